@@ -1,0 +1,11 @@
+#pragma once
+
+/// The umbrella header: everything a user of the library needs.
+
+#include <batch/batcher.hpp>
+#include <batch/error.hpp>
+#include <batch/executor.hpp>
+#include <batch/gen.hpp>
+#include <batch/operation.hpp>
+#include <batch/outcome.hpp>
+#include <batch/stats.hpp>

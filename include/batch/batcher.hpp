@@ -1,0 +1,170 @@
+#pragma once
+
+#include <batch/detail/diagnostics.hpp>
+#include <batch/detail/fwd.hpp>
+#include <batch/operation.hpp>
+#include <batch/outcome.hpp>
+
+#include <concepts>
+#include <cstddef>
+#include <functional>
+#include <span>
+#include <tuple>
+#include <type_traits>
+#include <vector>
+
+namespace batch {
+
+/// Satisfied by a callable that can serve operations of type `Op` (called with all the
+/// pending operations of that type at once).
+template <class Batcher, class Op>
+concept batcher_for = operation<Op> && std::invocable<Batcher&, std::span<Op const>>;
+
+namespace detail {
+
+/// How a batcher answers: with values, with per-operation outcomes, with nothing (for void
+/// results), or with a generator that yields further operations first.
+enum class batcher_kind { values, outcomes, nothing, generator, invalid };
+
+template <class Ret, class Op>
+constexpr batcher_kind plain_kind() {
+    using R = result_of_t<Op>;
+    if constexpr (std::is_same_v<Ret, std::vector<stored_t<R>>>) {
+        return batcher_kind::values;
+    } else if constexpr (std::is_same_v<Ret, std::vector<outcome<R>>>) {
+        return batcher_kind::outcomes;
+    } else if constexpr (std::is_void_v<Ret> && std::is_void_v<R>) {
+        return batcher_kind::nothing;
+    } else {
+        return batcher_kind::invalid;
+    }
+}
+
+template <class Batcher, class Op, class Ops>
+constexpr batcher_kind kind_of() {
+    using ret = std::invoke_result_t<Batcher&, std::span<Op const>>;
+    if constexpr (is_gen_v<ret>) {
+        if constexpr (std::is_same_v<typename ret::operation_set, Ops>
+                      && plain_kind<typename ret::value_type, Op>() != batcher_kind::invalid) {
+            return batcher_kind::generator;
+        } else {
+            return batcher_kind::invalid;
+        }
+    } else {
+        return plain_kind<ret, Op>();
+    }
+}
+
+template <class Ops, class... Batchers>
+struct batcher_set;
+
+/// Which batcher serves which operation type, and the first mistake in a set of batchers.
+template <class... Ops, class... Batchers>
+struct batcher_set<operations<Ops...>, Batchers...> {
+    template <class Op>
+    static constexpr std::size_t count = (std::size_t{batcher_for<Batchers, Op>} + ... + 0);
+
+    template <class Batcher>
+    static constexpr std::size_t served = (std::size_t{batcher_for<Batcher, Ops>} + ... + 0);
+
+    /// The position of the batcher for `Op` among `Batchers`.
+    template <class Op>
+    static constexpr std::size_t index = [] {
+        std::size_t i = 0;
+        ((batcher_for<Batchers, Op> ? false : (++i, true)) && ...);
+        return i;
+    }();
+
+    template <class Op>
+    using batcher_t = std::tuple_element_t<index<Op>, std::tuple<Batchers...>>;
+
+    template <class Op>
+    static constexpr batcher_kind kind = kind_of<batcher_t<Op>, Op, operations<Ops...>>();
+
+    template <class Op>
+    static constexpr bool op_ok = [] {
+        if constexpr (count<Op> != 1) {
+            return false;
+        } else {
+            return kind<Op> != batcher_kind::invalid;
+        }
+    }();
+
+    template <class Op>
+    static constexpr bool missing_for() {
+        static_assert(wrong<Op>, "batch: make_executor got no batcher for this operation type (see 'Op = ...'); "
+                                 "pass a callable that takes std::span<const Op>");
+        return false;
+    }
+
+    template <class Op>
+    static constexpr bool ambiguous_for() {
+        static_assert(wrong<Op>, "batch: make_executor got two batchers for this operation type (see 'Op = ...'); "
+                                 "pass exactly one callable that takes std::span<const Op>");
+        return false;
+    }
+
+    template <class Op>
+    static constexpr bool bad_result_for() {
+        static_assert(wrong<Op>,
+                      "batch: the batcher for this operation type (see 'Op = ...') must return "
+                      "std::vector<result_type>, std::vector<batch::outcome<result_type>>, a batch::gen over "
+                      "the same operations producing either, or void when result_type is void");
+        return false;
+    }
+
+    template <class Batcher>
+    static constexpr bool unused() {
+        static_assert(wrong<Batcher>, "batch: make_executor got a batcher that serves no operation in its "
+                                      "batch::operations<...> list (see 'Batcher = ...'); a batcher takes "
+                                      "std::span<const Op> for some Op in the list");
+        return false;
+    }
+
+    template <class Op>
+    static constexpr bool check_op() {
+        if constexpr (count<Op> == 0) {
+            return missing_for<Op>();
+        } else if constexpr (count<Op> > 1) {
+            return ambiguous_for<Op>();
+        } else {
+            return bad_result_for<Op>();
+        }
+    }
+
+    template <class First, class... Rest>
+    static constexpr bool first_bad_op() {
+        if constexpr (!op_ok<First>) {
+            return check_op<First>();
+        } else if constexpr (sizeof...(Rest) > 0) {
+            return first_bad_op<Rest...>();
+        } else {
+            return true;
+        }
+    }
+
+    template <class First, class... Rest>
+    static constexpr bool first_unused() {
+        if constexpr (served<First> == 0) {
+            return unused<First>();
+        } else if constexpr (sizeof...(Rest) > 0) {
+            return first_unused<Rest...>();
+        } else {
+            return true;
+        }
+    }
+
+    /// Reports the first mistake with one static_assert; true when there is none.
+    static constexpr bool check() {
+        if constexpr (!(op_ok<Ops> && ...)) {
+            return first_bad_op<Ops...>();
+        } else if constexpr (sizeof...(Batchers) > 0 && !((served<Batchers> > 0) && ...)) {
+            return first_unused<Batchers...>();
+        } else {
+            return true;
+        }
+    }
+};
+
+} // namespace detail
+} // namespace batch

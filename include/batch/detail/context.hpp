@@ -1,0 +1,66 @@
+#pragma once
+
+#include <batch/detail/scheduler.hpp>
+#include <batch/operation.hpp>
+#include <batch/stats.hpp>
+
+#include <tuple>
+#include <utility>
+#include <vector>
+
+namespace batch::detail {
+
+/// The pending operations of one type for the current round, parallel to their targets.
+template <class Op>
+struct bucket {
+    using stored = stored_t<result_of_t<Op>>;
+    using stored_target = target<stored>;
+
+    std::vector<Op> ops;
+    std::vector<target<stored>> targets;
+    std::vector<Op> flight_ops; ///< The batch being dispatched; kept to reuse its capacity.
+    std::vector<target<stored>> flight_targets;
+    operation_stats stats;
+
+    template <class O>
+    void push(O&& op, target<stored> t) {
+        ops.push_back(std::forward<O>(op));
+        try {
+            targets.push_back(t);
+        } catch (...) {
+            ops.pop_back();
+            throw;
+        }
+    }
+
+    [[nodiscard]] bool empty() const noexcept { return ops.empty(); }
+
+    void clear() noexcept {
+        ops.clear();
+        targets.clear();
+        flight_ops.clear();
+        flight_targets.clear();
+    }
+};
+
+/// The scheduler plus one statically typed bucket per operation type, in the order of Ops.
+template <class... Ops>
+class context<operations<Ops...>> : public scheduler {
+public:
+    template <class Op>
+    bucket<Op>& bucket_for() noexcept {
+        return std::get<operations<Ops...>::template index_of<Op>>(buckets_);
+    }
+
+    [[nodiscard]] bool idle() const noexcept { return (std::get<bucket<Ops>>(buckets_).empty() && ...); }
+
+protected:
+    void reset_buckets() noexcept {
+        (std::get<bucket<Ops>>(buckets_).clear(), ...);
+        ((std::get<bucket<Ops>>(buckets_).stats = {}), ...);
+    }
+
+    std::tuple<bucket<Ops>...> buckets_;
+};
+
+} // namespace batch::detail

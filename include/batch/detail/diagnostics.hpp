@@ -1,0 +1,91 @@
+#pragma once
+
+#include <batch/detail/fwd.hpp>
+#include <batch/detail/yield.hpp>
+#include <batch/operation.hpp>
+
+#include <boost/hana/tuple.hpp>
+
+#include <map>
+#include <type_traits>
+#include <unordered_map>
+#include <vector>
+
+namespace batch::detail {
+
+/// A `false` that waits for instantiation, so an always-failing assertion fires only when used.
+template <class...>
+inline constexpr bool wrong = false;
+
+template <class T>
+inline constexpr bool is_gen_v = false;
+template <class U, class Ops>
+inline constexpr bool is_gen_v<gen<U, Ops>> = true;
+
+template <class T>
+struct element_of {};
+template <class Item, class... Rest>
+struct element_of<std::vector<Item, Rest...>> {
+    using type = Item;
+};
+template <class Key, class Item, class... Rest>
+struct element_of<std::map<Key, Item, Rest...>> {
+    using type = Item;
+};
+template <class Key, class Item, class... Rest>
+struct element_of<std::unordered_map<Key, Item, Rest...>> {
+    using type = Item;
+};
+
+template <class Ops, class First, class... Rest>
+struct first_unyieldable {
+    using type = std::conditional_t<yieldable<First, Ops>, typename first_unyieldable<Ops, Rest...>::type, First>;
+};
+template <class Ops, class Last>
+struct first_unyieldable<Ops, Last> {
+    using type = Last;
+};
+
+// The first element of a Hana tuple that cannot be yielded.
+template <class... Items>
+struct element_of<boost::hana::tuple<Items...>> {
+    template <class Ops>
+    using type_in = typename first_unyieldable<Ops, Items...>::type;
+};
+
+/// Stands in for the result of a rejected yield, so one mistake gives one error.
+struct rejected_yield {
+    struct anything {
+        template <class T>
+        operator T() const;
+    };
+    static constexpr bool await_ready() noexcept { return true; }
+    static void await_suspend(std::coroutine_handle<>) noexcept {}
+    static anything await_resume() noexcept { return {}; }
+};
+
+/// Explains, with one static_assert, the first reason `Yielded` cannot be yielded from a gen
+/// over `Ops`; the compiler's "with Yielded = ..." note names the type.
+template <class Yielded, class Ops>
+constexpr rejected_yield reject_yield() {
+    if constexpr (requires { typename element_of<Yielded>::type; }) {
+        return reject_yield<typename element_of<Yielded>::type, Ops>();
+    } else if constexpr (requires { typename element_of<Yielded>::template type_in<Ops>; }) {
+        return reject_yield<typename element_of<Yielded>::template type_in<Ops>, Ops>();
+    } else if constexpr (is_gen_v<Yielded>) {
+        static_assert(wrong<Yielded>, "batch: a gen cannot yield a batch::gen over a different batch::operations<...> "
+                                      "list; declare both generators with the same operation set");
+        return {};
+    } else if constexpr (operation<Yielded>) {
+        static_assert(wrong<Yielded>, "batch: this operation type is not in the generator's batch::operations<...> "
+                                      "list; add it there and give the executor a batcher for it");
+        return {};
+    } else {
+        static_assert(wrong<Yielded>, "batch: a gen cannot yield this type; a yield takes an operation in its "
+                                      "batch::operations<...>, a batch::gen over them, or a Boost.Hana tuple, "
+                                      "std::vector, std::map or std::unordered_map of those");
+        return {};
+    }
+}
+
+} // namespace batch::detail

@@ -1,0 +1,27 @@
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace batch {
+
+/// The base of every exception the library throws.
+class error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/// The library was used against its contract: a moved-from or finished generator
+/// was yielded, or `run` was called on an executor from inside one of its own runs.
+class usage_error : public error {
+public:
+    using error::error;
+};
+
+/// A batcher broke its contract, for example by returning the wrong number of results.
+class batcher_error : public error {
+public:
+    using error::error;
+};
+
+} // namespace batch

@@ -1,0 +1,263 @@
+#pragma once
+
+#include <batch/batcher.hpp>
+#include <batch/detail/context.hpp>
+#include <batch/detail/diagnostics.hpp>
+#include <batch/detail/type_name.hpp>
+#include <batch/detail/yield.hpp>
+#include <batch/error.hpp>
+#include <batch/gen.hpp>
+#include <batch/operation.hpp>
+#include <batch/outcome.hpp>
+#include <batch/stats.hpp>
+
+#include <cstddef>
+#include <exception>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace batch {
+
+template <class Ops, class... Batchers>
+class executor;
+
+/// Runs generators over `Ops` in rounds, calling one batcher per operation type (and
+/// `batch_key`) per round with every pending operation of that type.
+template <class... Ops, class... Batchers>
+class executor<operations<Ops...>, Batchers...> : private detail::context<operations<Ops...>> {
+    using ops_t = operations<Ops...>;
+    using set = detail::batcher_set<ops_t, Batchers...>;
+    static_assert(set::check());
+
+public:
+    /// Takes ownership of the batchers (prefer `batch::make_executor`).
+    template <class... Bs>
+    explicit executor(std::in_place_t, Bs&&... batchers) : batchers_(std::forward<Bs>(batchers)...) {}
+
+    executor(executor const&) = delete;
+    executor& operator=(executor const&) = delete;
+
+    /// Runs `x` (anything `co_yield` accepts) to completion and returns its result, or rethrows
+    /// the exception that escaped it.
+    template <class Yielded>
+    auto run(Yielded&& x) {
+        using item = std::remove_reference_t<Yielded>;
+        if constexpr (!detail::yieldable<std::remove_const_t<item>, ops_t>) {
+            return detail::reject_yield<std::remove_const_t<item>, ops_t>().await_resume();
+        } else {
+            if (running_) {
+                throw usage_error("batch: run was called on an executor from inside one of its own runs; "
+                                  "co_yield the work instead, or run it on another executor");
+            }
+            running_ = true;
+            this->reset_run();
+            this->reset_buckets();
+            run_guard guard{*this};
+            detail::yield_awaiter<item, ops_t, !std::is_lvalue_reference_v<Yielded>> root(
+                this, std::forward<Yielded>(x));
+            if (!root.await_ready()) {
+                root.await_suspend(nullptr);
+                drive(root);
+            }
+            return root.await_resume();
+        }
+    }
+
+    /// Counters of the last run.
+    [[nodiscard]] run_stats const& stats() const noexcept { return this->counters; }
+
+    /// Counters of the last run for one operation type.
+    template <class Op>
+    [[nodiscard]] operation_stats stats_of() const noexcept {
+        static_assert(ops_t::template contains<Op>, "batch: stats_of<Op> names an operation type that is not "
+                                                    "in this executor's batch::operations<...> list");
+        return std::get<ops_t::template index_of<Op>>(this->buckets_).stats;
+    }
+
+    /// The batcher serving `Op`.
+    template <class Op>
+    [[nodiscard]] auto& batcher_of() noexcept {
+        return std::get<set::template index<Op>>(batchers_);
+    }
+
+private:
+    // Whatever way run ends, nothing of it is left behind: queued handles, pending operations
+    // and batcher drivers go before the root (and with it every generator it owns) goes.
+    struct run_guard {
+        executor& ex;
+        ~run_guard() {
+            ex.reset_buckets();
+            ex.drivers_.clear();
+            ex.running_ = false;
+        }
+    };
+
+    template <class Root>
+    void drive(Root& root) {
+        for (;;) {
+            this->drain();
+            if (this->fatal()) std::rethrow_exception(this->fatal());
+            if (root.done()) return;
+            std::erase_if(drivers_, [](auto const& d) { return detail::gen_access::handle(d).done(); });
+            if (this->idle()) {
+                throw error("batch: the run cannot make progress: generators are waiting but no "
+                            "operation is pending");
+            }
+            ++this->counters.rounds;
+            (dispatch<Ops>(), ...);
+        }
+    }
+
+    template <class Op>
+    void dispatch() {
+        auto& b = this->template bucket_for<Op>();
+        if (b.empty()) return;
+        b.ops.swap(b.flight_ops);
+        b.targets.swap(b.flight_targets);
+        if constexpr (keyed_operation<Op>) {
+            dispatch_keyed<Op>(b);
+        } else {
+            call<Op>(b, b.flight_ops, b.flight_targets);
+        }
+        b.flight_ops.clear();
+        b.flight_targets.clear();
+    }
+
+    // One call per distinct batch_key, in the order each key first appeared.
+    template <class Op>
+    void dispatch_keyed(detail::bucket<Op>& b) {
+        using key_t = std::decay_t<decltype(std::declval<Op const&>().batch_key())>;
+        auto& ops = b.flight_ops;
+        std::vector<key_t> keys;
+        std::vector<std::size_t> group(ops.size());
+        [[maybe_unused]] std::unordered_map<key_t, std::size_t> index;
+        for (std::size_t i = 0; i < ops.size(); ++i) {
+            key_t key = ops[i].batch_key();
+            std::size_t g = keys.size();
+            if constexpr (requires { std::hash<key_t>{}(key); }) {
+                g = index.try_emplace(key, keys.size()).first->second;
+            } else {
+                for (std::size_t k = 0; k < keys.size(); ++k) {
+                    if (keys[k] == key) {
+                        g = k;
+                        break;
+                    }
+                }
+            }
+            if (g == keys.size()) keys.push_back(std::move(key));
+            group[i] = g;
+        }
+        if (keys.size() == 1) {
+            call<Op>(b, ops, b.flight_targets);
+            return;
+        }
+        for (std::size_t g = 0; g < keys.size(); ++g) {
+            std::vector<Op> group_ops;
+            std::vector<typename detail::bucket<Op>::stored_target> group_targets;
+            for (std::size_t i = 0; i < ops.size(); ++i) {
+                if (group[i] != g) continue;
+                group_ops.push_back(std::move(ops[i]));
+                group_targets.push_back(b.flight_targets[i]);
+            }
+            call<Op>(b, group_ops, group_targets);
+        }
+    }
+
+    template <class Op, class Targets>
+    void call(detail::bucket<Op>& b, std::vector<Op>& ops, Targets& targets) {
+        constexpr auto kind = set::template kind<Op>;
+        auto& batcher = batcher_of<Op>();
+        ++this->counters.batches;
+        this->counters.operations += ops.size();
+        if (ops.size() > this->counters.largest_batch) this->counters.largest_batch = ops.size();
+        ++b.stats.batches;
+        b.stats.operations += ops.size();
+
+        if constexpr (kind == detail::batcher_kind::generator) {
+            auto driver = run_generator_batcher<Op>(batcher, std::move(ops), std::move(targets), *this);
+            auto h = detail::gen_access::handle(driver);
+            h.promise().ctx = this;
+            h.promise().started = true;
+            drivers_.push_back(std::move(driver));
+            this->schedule(h);
+        } else {
+            std::span<Op const> const input(ops);
+            try {
+                if constexpr (kind == detail::batcher_kind::nothing) {
+                    std::invoke(batcher, input);
+                    for (auto const& t : targets) this->deliver(t, unit{});
+                } else {
+                    deliver_all<Op>(*this, std::invoke(batcher, input), targets);
+                }
+            } catch (...) {
+                auto const e = std::current_exception();
+                for (auto const& t : targets) this->fail(t, e);
+            }
+        }
+    }
+
+    // Checks the count first, so that nothing is delivered twice.
+    template <class Op, class Results, class Targets>
+    static void deliver_all(detail::scheduler& s, Results&& results, Targets const& targets) {
+        if (results.size() != targets.size()) {
+            throw batcher_error("batch: the batcher for '" + std::string(detail::type_name<Op>()) + "' returned "
+                                + std::to_string(results.size()) + " results for " + std::to_string(targets.size())
+                                + " operations; it must return one result per operation, in order");
+        }
+        for (std::size_t i = 0; i < targets.size(); ++i) {
+            if constexpr (requires { results[i].error(); }) {
+                if (auto e = results[i].error()) {
+                    s.fail(targets[i], e);
+                } else {
+                    s.deliver(targets[i], std::move(results[i]).value());
+                }
+            } else {
+                s.deliver(targets[i], std::move(results[i]));
+            }
+        }
+    }
+
+    // The coroutine that owns a generator batcher's operations while its generator runs.
+    template <class Op, class Batcher, class Targets>
+    static gen<void, ops_t> run_generator_batcher(Batcher& batcher, std::vector<Op> ops, Targets targets,
+                                                   detail::scheduler& s) {
+        using batch_gen = std::invoke_result_t<Batcher&, std::span<Op const>>;
+        using results_t = typename batch_gen::value_type;
+        std::exception_ptr failure;
+        try {
+            if constexpr (std::is_void_v<results_t>) {
+                co_yield std::invoke(batcher, std::span<Op const>(ops));
+                for (auto const& t : targets) s.deliver(t, unit{});
+            } else {
+                results_t results = co_yield std::invoke(batcher, std::span<Op const>(ops));
+                deliver_all<Op>(s, std::move(results), targets);
+            }
+        } catch (...) {
+            failure = std::current_exception();
+        }
+        if (failure) {
+            for (auto const& t : targets) s.fail(t, failure);
+        }
+    }
+
+    std::tuple<Batchers...> batchers_;
+    std::vector<gen<void, ops_t>> drivers_;
+    bool running_ = false;
+};
+
+/// Makes an executor for the operation set `Ops` that owns the given batchers, one per
+/// operation type.
+template <class Ops, class... Batchers>
+[[nodiscard]] auto make_executor(Batchers&&... batchers) {
+    static_assert(is_operations_v<Ops>, "batch: make_executor<Ops> needs a batch::operations<...> list as Ops");
+    return executor<Ops, std::decay_t<Batchers>...>(std::in_place, std::forward<Batchers>(batchers)...);
+}
+
+} // namespace batch

@@ -1,0 +1,22 @@
+#pragma once
+
+#include <cstddef>
+
+namespace batch {
+
+/// Counters describing one run of an executor.
+struct run_stats {
+    std::size_t rounds = 0;        ///< Dispatch phases: the dependency depth of the program.
+    std::size_t batches = 0;       ///< Batcher calls.
+    std::size_t operations = 0;    ///< Operations passed to batchers.
+    std::size_t generators = 0;    ///< Generators started.
+    std::size_t largest_batch = 0; ///< Operations in the largest batcher call.
+};
+
+/// Counters for one operation type in one run.
+struct operation_stats {
+    std::size_t batches = 0;    ///< Batcher calls for this operation type.
+    std::size_t operations = 0; ///< Operations of this type passed to its batcher.
+};
+
+} // namespace batch

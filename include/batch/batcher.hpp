@@ -70,8 +70,9 @@ struct batcher_set<operations<Ops...>, Batchers...> {
     /// The position of the batcher for `Op` among `Batchers`.
     template <class Op>
     static constexpr std::size_t index = [] {
+        constexpr bool serves[] = {batcher_for<Batchers, Op>..., false};
         std::size_t i = 0;
-        ((batcher_for<Batchers, Op> ? false : (++i, true)) && ...);
+        while (i < sizeof...(Batchers) && !serves[i]) ++i;
         return i;
     }();
 

@@ -21,6 +21,7 @@
 #include <type_traits>
 #include <unordered_map>
 #include <utility>
+#include <variant>
 #include <vector>
 
 namespace batch {
@@ -58,7 +59,7 @@ public:
             }
             running_ = true;
             this->reset_run();
-            this->reset_buckets();
+            this->reset_bucket_stats();
             run_guard guard{*this};
             detail::yield_awaiter<item, ops_t, !std::is_lvalue_reference_v<Yielded>> root(
                 this, std::forward<Yielded>(x));
@@ -93,7 +94,7 @@ private:
     struct run_guard {
         executor& ex;
         ~run_guard() {
-            ex.reset_buckets();
+            ex.clear_buckets();
             ex.drivers_.clear();
             ex.running_ = false;
         }
@@ -137,11 +138,14 @@ private:
         auto& ops = b.flight_ops;
         std::vector<key_t> keys;
         std::vector<std::size_t> group(ops.size());
-        [[maybe_unused]] std::unordered_map<key_t, std::size_t> index;
+        constexpr bool hashable = requires(key_t const& k) {
+            { std::hash<key_t>{}(k) } -> std::convertible_to<std::size_t>;
+        };
+        [[maybe_unused]] std::conditional_t<hashable, std::unordered_map<key_t, std::size_t>, std::monostate> index;
         for (std::size_t i = 0; i < ops.size(); ++i) {
             key_t key = ops[i].batch_key();
             std::size_t g = keys.size();
-            if constexpr (requires { std::hash<key_t>{}(key); }) {
+            if constexpr (hashable) {
                 g = index.try_emplace(key, keys.size()).first->second;
             } else {
                 for (std::size_t k = 0; k < keys.size(); ++k) {

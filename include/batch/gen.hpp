@@ -46,10 +46,14 @@ struct promise_base {
     template <class Yielded>
     auto yield_value(Yielded&& x) {
         using item = std::remove_reference_t<Yielded>;
-        if constexpr (yieldable<std::remove_const_t<item>, Ops>) {
-            return yield_awaiter<item, Ops, !std::is_lvalue_reference_v<Yielded>>(ctx, std::forward<Yielded>(x));
-        } else {
+        if constexpr (!yieldable<std::remove_const_t<item>, Ops>) {
             return reject_yield<std::remove_const_t<item>, Ops>();
+        } else if constexpr (guard_gcc12_aggregates && !std::is_lvalue_reference_v<Yielded>
+                             && miscompiled_temporary<item>) {
+            reject_gcc12_temporary<item>();
+            return rejected_yield{};
+        } else {
+            return yield_awaiter<item, Ops, !std::is_lvalue_reference_v<Yielded>>(ctx, std::forward<Yielded>(x));
         }
     }
 

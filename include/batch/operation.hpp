@@ -81,8 +81,9 @@ struct operations {
     /// The position of `Op` in the list.
     template <class Op>
     static constexpr std::size_t index_of = [] {
+        constexpr bool same[] = {std::is_same_v<Op, Ops>..., false};
         std::size_t i = 0;
-        ((std::is_same_v<Op, Ops> ? false : (++i, true)) && ...);
+        while (i < sizeof...(Ops) && !same[i]) ++i;
         return i;
     }();
 };

@@ -55,10 +55,9 @@ public:
     [[nodiscard]] bool idle() const noexcept { return (std::get<bucket<Ops>>(buckets_).empty() && ...); }
 
 protected:
-    void reset_buckets() noexcept {
-        (std::get<bucket<Ops>>(buckets_).clear(), ...);
-        ((std::get<bucket<Ops>>(buckets_).stats = {}), ...);
-    }
+    void clear_buckets() noexcept { (std::get<bucket<Ops>>(buckets_).clear(), ...); }
+
+    void reset_bucket_stats() noexcept { ((std::get<bucket<Ops>>(buckets_).stats = {}), ...); }
 
     std::tuple<bucket<Ops>...> buckets_;
 };

@@ -88,4 +88,26 @@ constexpr rejected_yield reject_yield() {
     }
 }
 
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ < 13
+/// GCC 12 copies an aggregate temporary made inside a `co_yield` or `co_await` expression into
+/// the coroutine frame bit by bit, so members such as std::string end up pointing at freed
+/// storage (fixed in GCC 13). Such yields are refused rather than miscompiled.
+inline constexpr bool guard_gcc12_aggregates = true;
+#else
+inline constexpr bool guard_gcc12_aggregates = false;
+#endif
+
+template <class T>
+inline constexpr bool miscompiled_temporary = std::is_aggregate_v<T> && !std::is_trivially_copyable_v<T>;
+template <class... Items>
+inline constexpr bool miscompiled_temporary<boost::hana::tuple<Items...>> = (miscompiled_temporary<Items> || ...);
+
+template <class Yielded>
+constexpr void reject_gcc12_temporary() {
+    static_assert(wrong<Yielded>,
+                  "batch: GCC 12 miscompiles an aggregate with non-trivial members (such as std::string) made "
+                  "inside co_yield or co_await (GCC bug, fixed in GCC 13); give this operation type (see "
+                  "'Yielded = ...') a constructor, or yield a named lvalue");
+}
+
 } // namespace batch::detail

@@ -268,6 +268,7 @@ class yield_awaiter {
 public:
     template <class X>
     yield_awaiter(context<Ops>* ctx, X&& item) : item_(std::forward<X>(item)), ctx_(ctx) {}
+    yield_awaiter(yield_awaiter&&) = delete;
 
     bool await_ready() {
         std::size_t leaves = 0;

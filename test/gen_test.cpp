@@ -1,0 +1,217 @@
+#define BOOST_TEST_MODULE gen
+#include "support.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <map>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+using namespace test;
+
+namespace {
+
+gen<int> just(int v) { co_return v; }
+
+gen<void> nothing_at_all(int& touched) {
+    ++touched;
+    co_return;
+}
+
+gen<int> doubled(int key) {
+    int v = co_yield get{key};
+    co_return v;
+}
+
+gen<int> awaited(int key) {
+    int v = co_await get{key};
+    co_return v;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(a_generator_that_only_returns_a_value) {
+    auto ex = make_test_executor();
+    BOOST_TEST(ex.run(just(7)) == 7);
+    BOOST_TEST(ex.stats().rounds == 0u);
+    BOOST_TEST(ex.stats().batches == 0u);
+    BOOST_TEST(ex.stats().generators == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_generator_that_returns_nothing) {
+    auto ex = make_test_executor();
+    int touched = 0;
+    ex.run(nothing_at_all(touched));
+    static_assert(std::is_void_v<decltype(ex.run(nothing_at_all(touched)))>);
+    BOOST_TEST(touched == 1);
+}
+
+BOOST_AUTO_TEST_CASE(generators_are_lazy) {
+    int touched = 0;
+    { auto g = nothing_at_all(touched); }
+    BOOST_TEST(touched == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_single_operation) {
+    get_batcher gets;
+    auto ex = batch::make_executor<ops>(gets, identity_batcher{}, put_batcher{});
+    BOOST_TEST(ex.run(doubled(21)) == 42);
+    BOOST_TEST(ex.stats().rounds == 1u);
+    BOOST_TEST(ex.stats().batches == 1u);
+    BOOST_TEST(ex.stats().operations == 1u);
+    BOOST_TEST(gets.log->calls.size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(running_an_operation_directly) {
+    auto ex = make_test_executor();
+    BOOST_TEST(ex.run(get{5}) == 10);
+    BOOST_TEST(ex.stats().rounds == 1u);
+    BOOST_TEST(ex.stats().generators == 0u);
+    ex.run(put{1, 2});
+    BOOST_TEST(ex.stats().batches == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(co_await_means_co_yield) {
+    auto ex = make_test_executor();
+    BOOST_TEST(ex.run(awaited(4)) == 8);
+}
+
+BOOST_AUTO_TEST_CASE(operations_in_a_tuple_share_one_batch_per_type) {
+    get_batcher gets;
+    auto ex = batch::make_executor<ops>(gets, identity_batcher{}, put_batcher{});
+    auto [a, b, c, d] = ex.run(hana::make_tuple(get{1}, get{2}, identity{9}, put{3, 4}));
+    BOOST_TEST(a == 2);
+    BOOST_TEST(b == 4);
+    BOOST_TEST(c == 9);
+    static_assert(std::is_same_v<decltype(d), batch::unit>);
+    BOOST_TEST(ex.stats().rounds == 1u);
+    BOOST_TEST(ex.stats().batches == 3u);
+    BOOST_TEST(ex.stats().largest_batch == 2u);
+    BOOST_TEST(ex.stats_of<get>().batches == 1u);
+    BOOST_TEST(ex.stats_of<get>().operations == 2u);
+    BOOST_TEST(ex.stats_of<put>().operations == 1u);
+    BOOST_REQUIRE(gets.log->calls.size() == 1u);
+    BOOST_TEST(gets.log->calls[0].size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(operations_in_a_vector_make_one_batch_in_order) {
+    get_batcher gets;
+    auto ex = batch::make_executor<ops>(gets, identity_batcher{}, put_batcher{});
+    std::vector<get> input;
+    for (int i = 0; i < 10; ++i) input.push_back(get{i});
+    auto out = ex.run(std::move(input));
+    BOOST_REQUIRE(out.size() == 10u);
+    for (int i = 0; i < 10; ++i) BOOST_TEST(out[static_cast<std::size_t>(i)] == 2 * i);
+    BOOST_REQUIRE(gets.log->calls.size() == 1u);
+    for (int i = 0; i < 10; ++i) BOOST_TEST(gets.log->calls[0][static_cast<std::size_t>(i)].key == i);
+    BOOST_TEST(ex.stats().rounds == 1u);
+}
+
+namespace {
+
+gen<std::size_t> empty_yields() {
+    std::vector<get> none;
+    auto a = co_yield std::move(none);
+    auto b = co_yield hana::make_tuple();
+    std::vector<gen<int>> no_gens;
+    auto c = co_yield std::move(no_gens);
+    std::map<int, get> no_map;
+    auto d = co_yield std::move(no_map);
+    co_return a.size() + std::tuple_size_v<decltype(b)> + c.size() + d.size();
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(an_empty_yield_resumes_at_once_without_a_round) {
+    auto ex = make_test_executor();
+    BOOST_TEST(ex.run(empty_yields()) == 0u);
+    BOOST_TEST(ex.stats().rounds == 0u);
+    BOOST_TEST(ex.stats().batches == 0u);
+}
+
+namespace {
+
+gen<void> write(int key) { co_yield put{key, key}; }
+
+gen<int> structured() {
+    std::map<std::string, gen<int>> by_name;
+    by_name.emplace("one", doubled(1));
+    by_name.emplace("two", doubled(2));
+    std::unordered_map<int, get> by_key{{3, get{3}}, {4, get{4}}};
+    std::vector<std::map<int, gen<int>>> nested(2);
+    nested[0].emplace(5, doubled(5));
+    nested[1].emplace(6, doubled(6));
+    nested[1].emplace(7, just(7));
+    std::vector<gen<void>> writes;
+    writes.push_back(write(1));
+    auto [names, keys, deep, done] =
+        co_yield hana::make_tuple(std::move(by_name), std::move(by_key), std::move(nested), std::move(writes));
+    static_assert(std::is_same_v<decltype(names), std::map<std::string, int>>);
+    static_assert(std::is_same_v<decltype(keys), std::unordered_map<int, int>>);
+    static_assert(std::is_same_v<decltype(deep), std::vector<std::map<int, int>>>);
+    static_assert(std::is_same_v<decltype(done), std::vector<batch::unit>>);
+    BOOST_TEST(done.size() == 1u);
+    co_return names.at("one") + names.at("two") + keys.at(3) + keys.at(4) + deep[0].at(5) + deep[1].at(6)
+        + deep[1].at(7);
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(structured_yields_tuples_of_vectors_of_maps) {
+    auto ex = make_test_executor();
+    BOOST_TEST(ex.run(structured()) == 2 + 4 + 6 + 8 + 10 + 12 + 7);
+    BOOST_TEST(ex.stats().rounds == 1u);
+    BOOST_TEST(ex.stats_of<get>().batches == 1u);
+    BOOST_TEST(ex.stats_of<get>().operations == 6u);
+    BOOST_TEST(ex.stats_of<put>().operations == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(an_lvalue_is_driven_in_place_and_runs_once) {
+    auto ex = make_test_executor();
+    auto g = doubled(3);
+    BOOST_TEST(ex.run(g) == 6);
+    BOOST_TEST(g.valid());
+    BOOST_CHECK_THROW(ex.run(g), batch::usage_error);
+    get op{4};
+    BOOST_TEST(ex.run(op) == 8);
+    BOOST_TEST(op.key == 4);
+}
+
+BOOST_AUTO_TEST_CASE(a_moved_from_or_empty_generator_is_a_usage_error) {
+    auto ex = make_test_executor();
+    auto g = doubled(3);
+    auto h = std::move(g);
+    BOOST_CHECK_THROW(ex.run(std::move(g)), batch::usage_error);
+    BOOST_CHECK_THROW(ex.run(gen<int>{}), batch::usage_error);
+    BOOST_TEST(ex.run(std::move(h)) == 6);
+}
+
+namespace {
+
+gen<int> yields_twice(gen<int>& shared_child) {
+    int a = co_yield shared_child;
+    try {
+        co_yield shared_child;
+    } catch (batch::usage_error const&) {
+        co_return a + 1000;
+    }
+    co_return a;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(yielding_a_finished_generator_throws_at_the_yield) {
+    auto ex = make_test_executor();
+    auto child = doubled(5);
+    BOOST_TEST(ex.run(yields_twice(child)) == 1010);
+}
+
+BOOST_AUTO_TEST_CASE(usage_errors_are_batch_errors) {
+    static_assert(std::is_base_of_v<batch::error, batch::usage_error>);
+    static_assert(std::is_base_of_v<batch::error, batch::batcher_error>);
+    static_assert(std::is_base_of_v<std::runtime_error, batch::error>);
+}

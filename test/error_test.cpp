@@ -69,7 +69,8 @@ BOOST_AUTO_TEST_CASE(an_exception_from_a_nested_child_reaches_the_parent) {
 
 BOOST_AUTO_TEST_CASE(an_uncaught_exception_is_rethrown_by_run_and_the_executor_stays_usable) {
     auto ex = make_test_executor();
-    BOOST_CHECK_EXCEPTION(ex.run(fails_nested("root")), boom, [](boom const& e) { return e.what() == std::string("root"); });
+    BOOST_CHECK_EXCEPTION(ex.run(fails_nested("root")), boom,
+                          [](boom const& e) { return e.what() == std::string("root"); });
     BOOST_TEST(frame_probe::live == 0);
     BOOST_CHECK_THROW(ex.run(fails_at_once("x")), boom);
     BOOST_TEST(ex.run(get{2}) == 4);
@@ -252,7 +253,7 @@ BOOST_AUTO_TEST_CASE(a_failure_at_every_point_leaks_nothing_and_the_executor_sta
             int const got = ex.run(branch(3, 1));
             BOOST_TEST(got == expected);
             BOOST_TEST(plan.countdown >= 0); // no fault was injected
-            break; // the countdown outlived the program: every point has been tried
+            break;                           // the countdown outlived the program: every point has been tried
         } catch (boom const&) {
             ++failures;
         }

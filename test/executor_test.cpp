@@ -36,7 +36,8 @@ struct region_get {
 using keyed_ops = batch::operations<shard_get, region_get>;
 
 struct shard_batcher {
-    std::shared_ptr<std::vector<std::vector<shard_get>>> calls = std::make_shared<std::vector<std::vector<shard_get>>>();
+    std::shared_ptr<std::vector<std::vector<shard_get>>> calls =
+        std::make_shared<std::vector<std::vector<shard_get>>>();
     std::vector<int> operator()(std::span<shard_get const> in) const {
         calls->emplace_back(in.begin(), in.end());
         std::vector<int> out;

@@ -202,8 +202,7 @@ BOOST_AUTO_TEST_CASE(a_generator_batcher_yields_operations_of_another_type) {
     gens.push_back(describe("post", 7));
     gens.push_back(describe("user", 2));
     gens.push_back(describe("comment", 3));
-    auto [described, direct] =
-        ex.run(hana::make_tuple(std::move(gens), db_query{"audit", {9}}));
+    auto [described, direct] = ex.run(hana::make_tuple(std::move(gens), db_query{"audit", {9}}));
     BOOST_TEST((described == std::vector<std::string>{"<user#1>", "<post#7>", "<user#2>", "<comment#3>"}));
     BOOST_TEST((direct == std::vector<std::string>{"audit#9"}));
     // Round 1: fetch_object per type (3 calls) and the program's own query; round 2: the three

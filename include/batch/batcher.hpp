@@ -44,8 +44,8 @@ template <class Batcher, class Op, class Ops>
 constexpr batcher_kind kind_of() {
     using ret = std::invoke_result_t<Batcher&, std::span<Op const>>;
     if constexpr (is_gen_v<ret>) {
-        if constexpr (std::is_same_v<typename ret::operation_set, Ops>
-                      && plain_kind<typename ret::value_type, Op>() != batcher_kind::invalid) {
+        if constexpr (std::is_same_v<typename ret::operation_set,
+                                     Ops> && plain_kind<typename ret::value_type, Op>() != batcher_kind::invalid) {
             return batcher_kind::generator;
         } else {
             return batcher_kind::invalid;
@@ -95,14 +95,14 @@ struct batcher_set<operations<Ops...>, Batchers...> {
     static constexpr bool missing_for() {
         static_assert(wrong<Op>, "batch: make_executor got no batcher for this operation type (see 'Op = ...'); "
                                  "pass a callable that takes std::span<const Op>");
-        return false;
+        return true; // the assertion above has already reported the mistake
     }
 
     template <class Op>
     static constexpr bool ambiguous_for() {
         static_assert(wrong<Op>, "batch: make_executor got two batchers for this operation type (see 'Op = ...'); "
                                  "pass exactly one callable that takes std::span<const Op>");
-        return false;
+        return true; // the assertion above has already reported the mistake
     }
 
     template <class Op>
@@ -111,7 +111,7 @@ struct batcher_set<operations<Ops...>, Batchers...> {
                       "batch: the batcher for this operation type (see 'Op = ...') must return "
                       "std::vector<result_type>, std::vector<batch::outcome<result_type>>, a batch::gen over "
                       "the same operations producing either, or void when result_type is void");
-        return false;
+        return true; // the assertion above has already reported the mistake
     }
 
     template <class Batcher>
@@ -119,7 +119,7 @@ struct batcher_set<operations<Ops...>, Batchers...> {
         static_assert(wrong<Batcher>, "batch: make_executor got a batcher that serves no operation in its "
                                       "batch::operations<...> list (see 'Batcher = ...'); a batcher takes "
                                       "std::span<const Op> for some Op in the list");
-        return false;
+        return true; // the assertion above has already reported the mistake
     }
 
     template <class Op>
@@ -155,7 +155,12 @@ struct batcher_set<operations<Ops...>, Batchers...> {
         }
     }
 
-    /// Reports the first mistake with one static_assert; true when there is none.
+    /// True when every operation has exactly one batcher with a valid result and every batcher
+    /// serves some operation.
+    static constexpr bool ok = (op_ok<Ops> && ...) && ((served<Batchers> > 0) && ...);
+
+    /// Reports the first mistake with one static_assert (and then returns true, so that one
+    /// mistake gives one error).
     static constexpr bool check() {
         if constexpr (!(op_ok<Ops> && ...)) {
             return first_bad_op<Ops...>();

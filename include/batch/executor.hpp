@@ -51,7 +51,9 @@ public:
     auto run(Yielded&& x) {
         using item = std::remove_reference_t<Yielded>;
         if constexpr (!detail::yieldable<std::remove_const_t<item>, ops_t>) {
-            return detail::reject_yield<std::remove_const_t<item>, ops_t>().await_resume();
+            detail::reject_yield<std::remove_const_t<item>, ops_t>();
+            return detail::rejected_yield<
+                typename detail::presumed_result<std::remove_const_t<item>>::type>::await_resume();
         } else {
             if (running_) {
                 throw usage_error("batch: run was called on an executor from inside one of its own runs; "
@@ -61,8 +63,8 @@ public:
             this->reset_run();
             this->reset_bucket_stats();
             run_guard guard{*this};
-            detail::yield_awaiter<item, ops_t, !std::is_lvalue_reference_v<Yielded>> root(
-                this, std::forward<Yielded>(x));
+            detail::yield_awaiter<item, ops_t, !std::is_lvalue_reference_v<Yielded>> root(this,
+                                                                                          std::forward<Yielded>(x));
             if (!root.await_ready()) {
                 root.await_suspend(nullptr);
                 drive(root);
@@ -112,7 +114,7 @@ private:
                             "operation is pending");
             }
             ++this->counters.rounds;
-            (dispatch<Ops>(), ...);
+            if constexpr (set::ok) (dispatch<Ops>(), ...);
         }
     }
 
@@ -231,7 +233,7 @@ private:
     // The coroutine that owns a generator batcher's operations while its generator runs.
     template <class Op, class Batcher, class Targets>
     static gen<void, ops_t> run_generator_batcher(Batcher& batcher, std::vector<Op> ops, Targets targets,
-                                                   detail::scheduler& s) {
+                                                  detail::scheduler& s) {
         using batch_gen = std::invoke_result_t<Batcher&, std::span<Op const>>;
         using results_t = typename batch_gen::value_type;
         std::exception_ptr failure;

@@ -46,12 +46,14 @@ struct promise_base {
     template <class Yielded>
     auto yield_value(Yielded&& x) {
         using item = std::remove_reference_t<Yielded>;
+        using rejected = rejected_yield<typename presumed_result<std::remove_const_t<item>>::type>;
         if constexpr (!yieldable<std::remove_const_t<item>, Ops>) {
-            return reject_yield<std::remove_const_t<item>, Ops>();
-        } else if constexpr (guard_gcc12_aggregates && !std::is_lvalue_reference_v<Yielded>
-                             && miscompiled_temporary<item>) {
+            reject_yield<std::remove_const_t<item>, Ops>();
+            return rejected{};
+        } else if constexpr (guard_gcc12_aggregates
+                             && !std::is_lvalue_reference_v<Yielded> && miscompiled_temporary<item>) {
             reject_gcc12_temporary<item>();
-            return rejected_yield{};
+            return rejected{};
         } else {
             return yield_awaiter<item, Ops, !std::is_lvalue_reference_v<Yielded>>(ctx, std::forward<Yielded>(x));
         }
@@ -68,13 +70,13 @@ template <class T, class Ops>
 struct promise : promise_base<Ops> {
     std::optional<T> value;
 
-    gen<T, Ops> get_return_object() noexcept { return gen<T, Ops>(std::coroutine_handle<promise>::from_promise(*this)); }
+    gen<T, Ops> get_return_object() noexcept {
+        return gen<T, Ops>(std::coroutine_handle<promise>::from_promise(*this));
+    }
 
     template <class U = T>
-        requires std::constructible_from<T, U&&>
-    void return_value(U&& v) {
-        value.emplace(std::forward<U>(v));
-    }
+    requires std::constructible_from<T, U&&>
+    void return_value(U&& v) { value.emplace(std::forward<U>(v)); }
 
     T take() {
         if (this->error) std::rethrow_exception(this->error);
@@ -101,15 +103,15 @@ struct promise<void, Ops> : promise_base<Ops> {
 /// the operation set `Ops`, and produces a `T` (possibly `void`).
 template <class T, class Ops>
 class [[nodiscard]] gen {
-    static_assert(is_operations_v<Ops>, "batch: the second argument of batch::gen<T, Ops> must be a "
-                                        "batch::operations<...> list");
+    static_assert(is_operations_v<Ops> && Ops::size >= 0, "batch: the second argument of batch::gen<T, Ops> must be a "
+                                                          "batch::operations<...> list");
     static_assert(!std::is_reference_v<T>, "batch: batch::gen<T, Ops> cannot produce a reference; "
                                            "return a value or a pointer");
 
 public:
     using promise_type = detail::promise<T, Ops>;
-    using value_type = T;       ///< What `co_yield` of this generator gives.
-    using operation_set = Ops;  ///< The operations it may yield.
+    using value_type = T;      ///< What `co_yield` of this generator gives.
+    using operation_set = Ops; ///< The operations it may yield.
 
     /// An empty generator; yielding it throws `batch::usage_error`.
     gen() noexcept = default;

@@ -14,7 +14,9 @@ struct unit {
 namespace detail {
 
 template <class Op>
-concept has_nested_result_type = requires { typename Op::result_type; };
+concept has_nested_result_type = requires {
+    typename Op::result_type;
+};
 
 template <class Op>
 struct default_operation_traits {};
@@ -32,8 +34,9 @@ struct operation_traits : detail::default_operation_traits<Op> {};
 
 /// Satisfied by a movable object type whose `operation_traits` name a `result_type`.
 template <class Op>
-concept operation = std::is_object_v<Op> && std::movable<Op>
-                    && requires { typename operation_traits<Op>::result_type; };
+concept operation = std::is_object_v<Op> && std::movable<Op> && requires {
+    typename operation_traits<Op>::result_type;
+};
 
 /// The result an operation produces (possibly `void`).
 template <class Op>

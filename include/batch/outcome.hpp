@@ -17,7 +17,8 @@ public:
     using value_type = stored_t<R>;
 
     /// A successful outcome; for `void` results this is the default.
-    outcome() requires std::is_void_v<R> = default;
+    outcome() requires std::is_void_v<R>
+    = default;
 
     /// A successful outcome holding `value`.
     outcome(value_type value) : state_(std::in_place_index<0>, std::move(value)) {}

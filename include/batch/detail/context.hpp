@@ -10,10 +10,20 @@
 
 namespace batch::detail {
 
+template <class Op>
+struct presumed_operation_result {
+    using type = void;
+};
+template <operation Op>
+struct presumed_operation_result<Op> {
+    using type = result_of_t<Op>;
+};
+
 /// The pending operations of one type for the current round, parallel to their targets.
 template <class Op>
 struct bucket {
-    using stored = stored_t<result_of_t<Op>>;
+    // A type that is not an operation has already been reported by batch::operations.
+    using stored = stored_t<typename presumed_operation_result<Op>::type>;
     using stored_target = target<stored>;
 
     std::vector<Op> ops;

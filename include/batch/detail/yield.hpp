@@ -53,8 +53,7 @@ stored_t<typename Traits::result> take_stored(Item& item, Slots& slots) {
 
 // An operation of the set: moved (or copied, when the user yielded an lvalue) into its bucket.
 template <class Op, class... Ops>
-    requires(operations<Ops...>::template contains<Op>)
-struct yield_traits<Op, operations<Ops...>> {
+requires(operations<Ops...>::template contains<Op>) struct yield_traits<Op, operations<Ops...>> {
     static constexpr bool valid = true;
     using result = result_of_t<Op>;
     using slots = slot<stored_t<result>>;
@@ -116,8 +115,7 @@ struct yield_traits<gen<U, Ops>, Ops> {
 
 template <class Traits>
 using element_slots_t =
-    std::conditional_t<std::is_empty_v<typename Traits::slots>, no_slots,
-                       std::vector<typename Traits::slots>>;
+    std::conditional_t<std::is_empty_v<typename Traits::slots>, no_slots, std::vector<typename Traits::slots>>;
 
 /// The slots of element `i` of a sequence: a vector entry, or nothing for generators.
 template <class Traits, class Slots>
@@ -137,8 +135,7 @@ void size_slots(Slots& s, std::size_t n) {
 
 // A Boost.Hana tuple: its items run in parallel; the result is a std::tuple.
 template <class... Items, class Ops>
-    requires(yieldable<Items, Ops> && ...)
-struct yield_traits<boost::hana::tuple<Items...>, Ops> {
+requires(yieldable<Items, Ops>&&...) struct yield_traits<boost::hana::tuple<Items...>, Ops> {
     static constexpr bool valid = true;
     using result = std::tuple<stored_t<yield_result_t<Items, Ops>>...>;
     using slots = std::tuple<yield_slots_t<Items, Ops>...>;
@@ -148,16 +145,16 @@ struct yield_traits<boost::hana::tuple<Items...>, Ops> {
     static void prepare(Item& t, slots& s, std::size_t& leaves) {
         [&]<std::size_t... I>(std::index_sequence<I...>) {
             (yield_traits<Items, Ops>::prepare(boost::hana::at_c<I>(t), std::get<I>(s), leaves), ...);
-        }(indices{});
+        }
+        (indices{});
     }
 
     template <bool Owned, class Item>
     static void enroll(Item& t, slots& s, waiter& w, context<Ops>& ctx) {
         [&]<std::size_t... I>(std::index_sequence<I...>) {
-            (yield_traits<Items, Ops>::template enroll<Owned>(boost::hana::at_c<I>(t), std::get<I>(s), w,
-                                                              ctx),
-             ...);
-        }(indices{});
+            (yield_traits<Items, Ops>::template enroll<Owned>(boost::hana::at_c<I>(t), std::get<I>(s), w, ctx), ...);
+        }
+        (indices{});
     }
 
     template <class Item>
@@ -165,13 +162,14 @@ struct yield_traits<boost::hana::tuple<Items...>, Ops> {
         return [&]<std::size_t... I>(std::index_sequence<I...>) {
             // Braced initialisation evaluates left to right, so the first failure is thrown.
             return result{take_stored<yield_traits<Items, Ops>>(boost::hana::at_c<I>(t), std::get<I>(s))...};
-        }(indices{});
+        }
+        (indices{});
     }
 };
 
 // A std::vector: its items run in parallel; the result is a vector.
 template <class Item, class Alloc, class Ops>
-    requires yieldable<Item, Ops>
+requires yieldable<Item, Ops>
 struct yield_traits<std::vector<Item, Alloc>, Ops> {
     using inner = yield_traits<Item, Ops>;
     static constexpr bool valid = true;
@@ -248,14 +246,16 @@ struct map_yield_traits {
 };
 
 template <class Key, class Item, class Compare, class Alloc, class Ops>
-    requires yieldable<Item, Ops>
+requires yieldable<Item, Ops>
 struct yield_traits<std::map<Key, Item, Compare, Alloc>, Ops>
-    : map_yield_traits<Item, Ops, std::map<Key, stored_t<yield_result_t<Item, Ops>>, Compare>> {};
+    : map_yield_traits<Item, Ops, std::map<Key, stored_t<yield_result_t<Item, Ops>>, Compare>> {
+};
 
 template <class Key, class Item, class Hash, class Equal, class Alloc, class Ops>
-    requires yieldable<Item, Ops>
+requires yieldable<Item, Ops>
 struct yield_traits<std::unordered_map<Key, Item, Hash, Equal, Alloc>, Ops>
-    : map_yield_traits<Item, Ops, std::unordered_map<Key, stored_t<yield_result_t<Item, Ops>>, Hash, Equal>> {};
+    : map_yield_traits<Item, Ops, std::unordered_map<Key, stored_t<yield_result_t<Item, Ops>>, Hash, Equal>> {
+};
 
 /// The awaiter behind `co_yield x`: enrolls every item of `x`, then resumes with the results.
 /// `Owned` is false when the user yielded an lvalue: its generators are driven in place and

@@ -1,0 +1,11 @@
+// expect: batch: make_executor got two batchers for this operation type
+#include "common.hpp"
+
+int runs() {
+#ifdef BATCH_COMPILE_FAIL
+    auto ex = batch::make_executor<ops>(serve_get, serve_put, serve_get);
+#else
+    auto ex = batch::make_executor<ops>(serve_get, serve_put);
+#endif
+    return ex.run(get{1});
+}

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <batch/detail/fwd.hpp>
 #include <batch/detail/scheduler.hpp>
 #include <batch/operation.hpp>
 #include <batch/stats.hpp>

@@ -1,6 +1,7 @@
 #define BOOST_TEST_MODULE gen
 #include "support.hpp"
 
+#include <boost/hana/at.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include <map>
@@ -214,4 +215,36 @@ BOOST_AUTO_TEST_CASE(usage_errors_are_batch_errors) {
     static_assert(std::is_base_of_v<batch::error, batch::usage_error>);
     static_assert(std::is_base_of_v<batch::error, batch::batcher_error>);
     static_assert(std::is_base_of_v<std::runtime_error, batch::error>);
+}
+
+namespace {
+
+// Yields a structure whose last generator was already run: nothing of it may be enrolled, so
+// its fresh generator can be yielded again.
+gen<int> yields_a_bad_structure(gen<int> finished) {
+    auto items = hana::make_tuple(get{1}, doubled(7), std::move(finished));
+    bool refused = false;
+    try {
+        co_yield items; // an lvalue: its generators are driven in place
+    } catch (batch::usage_error const&) {
+        refused = true;
+    }
+    if (!refused) co_return -1;
+    int again = co_yield hana::at_c<1>(items);
+    co_return again;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(a_failed_yield_enrolls_nothing) {
+    get_batcher gets;
+    auto ex = batch::make_executor<ops>(gets, identity_batcher{}, put_batcher{});
+    auto finished = doubled(1);
+    ex.run(finished);
+    BOOST_TEST(ex.run(yields_a_bad_structure(std::move(finished))) == 14);
+    BOOST_TEST(ex.stats().rounds == 1u);
+    BOOST_TEST(ex.stats().operations == 1u); // get{1} was withdrawn with the failed yield
+    BOOST_TEST(ex.stats().generators == 2u);
+    BOOST_REQUIRE(gets.log->calls.size() == 2u);
+    BOOST_TEST(gets.log->calls[1][0].key == 7);
 }

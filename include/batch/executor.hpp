@@ -65,10 +65,7 @@ public:
             run_guard guard{*this};
             detail::yield_awaiter<item, ops_t, !std::is_lvalue_reference_v<Yielded>> root(this,
                                                                                           std::forward<Yielded>(x));
-            if (!root.await_ready()) {
-                root.await_suspend(nullptr);
-                drive(root);
-            }
+            if (root.await_suspend(nullptr)) drive(root);
             return root.await_resume();
         }
     }

@@ -2,12 +2,14 @@
 
 #include <batch/detail/context.hpp>
 #include <batch/detail/diagnostics.hpp>
+#include <batch/detail/frame_pool.hpp>
 #include <batch/detail/fwd.hpp>
 #include <batch/detail/scheduler.hpp>
 #include <batch/detail/yield.hpp>
 #include <batch/operation.hpp>
 
 #include <coroutine>
+#include <cstddef>
 #include <exception>
 #include <optional>
 #include <type_traits>
@@ -36,6 +38,9 @@ struct promise_base {
 
         static constexpr void await_resume() noexcept {}
     };
+
+    static void* operator new(std::size_t size) { return frame_pool::local().allocate(size); }
+    static void operator delete(void* p, std::size_t size) noexcept { frame_pool::local().deallocate(p, size); }
 
     static constexpr std::suspend_always initial_suspend() noexcept { return {}; }
     static constexpr final_awaiter final_suspend() noexcept { return {}; }

@@ -5,6 +5,8 @@
 #include <batch/operation.hpp>
 #include <batch/stats.hpp>
 
+#include <array>
+#include <cstddef>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -46,6 +48,11 @@ struct bucket {
 
     [[nodiscard]] bool empty() const noexcept { return ops.empty(); }
 
+    void truncate(std::size_t n) noexcept {
+        while (ops.size() > n) ops.pop_back();
+        targets.resize(n);
+    }
+
     void clear() noexcept {
         ops.clear();
         targets.clear();
@@ -64,6 +71,22 @@ public:
     }
 
     [[nodiscard]] bool idle() const noexcept { return (std::get<bucket<Ops>>(buckets_).empty() && ...); }
+
+    /// How far the ready queue and each bucket are filled; a failed enrolment truncates to it.
+    struct fill_mark {
+        std::size_t ready;
+        std::array<std::size_t, sizeof...(Ops)> buckets;
+    };
+
+    [[nodiscard]] fill_mark mark() const noexcept {
+        return {ready_size(), {std::get<bucket<Ops>>(buckets_).ops.size()...}};
+    }
+
+    void rollback(fill_mark const& m) noexcept {
+        truncate_ready(m.ready);
+        std::size_t i = 0;
+        ((std::get<bucket<Ops>>(buckets_).truncate(m.buckets[i++])), ...);
+    }
 
 protected:
     void clear_buckets() noexcept { (std::get<bucket<Ops>>(buckets_).clear(), ...); }

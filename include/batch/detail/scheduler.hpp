@@ -67,6 +67,9 @@ public:
         complete(*t.owner);
     }
 
+    [[nodiscard]] std::size_t ready_size() const noexcept { return ready_.size(); }
+    void truncate_ready(std::size_t n) noexcept { ready_.resize(n); }
+
     /// Resumes runnable generators, in the order they became runnable, until none is left.
     void drain() {
         // Indexing (not iterators): resuming appends to ready_.

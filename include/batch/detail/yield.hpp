@@ -41,15 +41,23 @@ template <class Item, class Ops>
 using yield_slots_t = typename yield_traits<Item, Ops>::slots;
 
 /// Collects the result of `item` as the type a container holds (`unit` for `void`).
-template <class Traits, class Item, class Slots>
+template <class Traits, bool Owned, class Item, class Slots>
 stored_t<typename Traits::result> take_stored(Item& item, Slots& slots) {
     if constexpr (std::is_void_v<typename Traits::result>) {
-        Traits::take(item, slots);
+        Traits::template take<Owned>(item, slots);
         return unit{};
     } else {
-        return Traits::take(item, slots);
+        return Traits::template take<Owned>(item, slots);
     }
 }
+
+// Every yield_traits has:
+// - enroll<Owned>(item, slots, w, ctx): checks the item, then hands each of its operations to
+//   its bucket and each of its generators to the ready queue, adding one to w.remaining per
+//   item; it appends only, so a failure part-way is undone by truncating (context::rollback);
+// - disown(item, w): after such a failure, forgets the generators this yield had started;
+// - take<Owned>(item, slots): the result, or the first failure in the order of the structure.
+//   An owned generator's frame is freed as soon as its result is taken.
 
 // An operation of the set: moved (or copied, when the user yielded an lvalue) into its bucket.
 template <class Op, class... Ops>
@@ -57,8 +65,6 @@ requires(operations<Ops...>::template contains<Op>) struct yield_traits<Op, oper
     static constexpr bool valid = true;
     using result = result_of_t<Op>;
     using slots = slot<stored_t<result>>;
-
-    static void prepare(Op const&, slots&, std::size_t& leaves) noexcept { ++leaves; }
 
     template <bool Owned, class Item>
     static void enroll(Item& op, slots& s, waiter& w, context<operations<Ops...>>& ctx) {
@@ -68,8 +74,12 @@ requires(operations<Ops...>::template contains<Op>) struct yield_traits<Op, oper
         } else {
             b.push(static_cast<Op const&>(op), {&s, &w});
         }
+        ++w.remaining;
     }
 
+    static void disown(Op const&, waiter const&) noexcept {}
+
+    template <bool Owned>
     static result take(Op const&, slots& s) {
         if constexpr (std::is_void_v<result>) {
             s.take();
@@ -86,31 +96,50 @@ struct yield_traits<gen<U, Ops>, Ops> {
     using result = U;
     using slots = no_slots;
 
-    static void prepare(gen<U, Ops> const& g, slots&, std::size_t& leaves) {
+    template <bool Owned>
+    static void enroll(gen<U, Ops> const& g, slots&, waiter& w, context<Ops>& ctx) {
         auto const h = gen_access::handle(g);
         if (!h) {
             throw usage_error("batch: yielded or ran a moved-from batch::gen; a generator runs "
                               "once, so yield each generator object once");
         }
-        if (h.promise().started) {
+        auto& p = h.promise();
+        if (p.started) {
             throw usage_error("batch: yielded or ran a batch::gen that was already started or "
                               "finished; a generator runs once, so yield each generator object once");
         }
-        ++leaves;
-    }
-
-    template <bool Owned>
-    static void enroll(gen<U, Ops> const& g, slots&, waiter& w, context<Ops>& ctx) {
-        auto const h = gen_access::handle(g);
-        auto& p = h.promise();
+        ctx.schedule(h);
         p.ctx = &ctx;
         p.parent = &w;
         p.started = true;
         ++ctx.counters.generators;
-        ctx.schedule(h);
+        ++w.remaining;
     }
 
-    static result take(gen<U, Ops> const& g, slots&) { return gen_access::handle(g).promise().take(); }
+    static void disown(gen<U, Ops> const& g, waiter const& w) noexcept {
+        if (auto const h = gen_access::handle(g); h && h.promise().parent == &w) {
+            auto& p = h.promise();
+            --p.ctx->counters.generators;
+            p.ctx = nullptr;
+            p.parent = nullptr;
+            p.started = false;
+        }
+    }
+
+    template <bool Owned, class G>
+    static result take(G& g, slots&) {
+        auto& p = gen_access::handle(g).promise();
+        if constexpr (!Owned) {
+            return p.take();
+        } else if constexpr (std::is_void_v<result>) {
+            p.take();
+            g = G{};
+        } else {
+            result r = p.take();
+            g = G{};
+            return r;
+        }
+    }
 };
 
 template <class Traits>
@@ -141,14 +170,6 @@ requires(yieldable<Items, Ops>&&...) struct yield_traits<boost::hana::tuple<Item
     using slots = std::tuple<yield_slots_t<Items, Ops>...>;
     using indices = std::index_sequence_for<Items...>;
 
-    template <class Item>
-    static void prepare(Item& t, slots& s, std::size_t& leaves) {
-        [&]<std::size_t... I>(std::index_sequence<I...>) {
-            (yield_traits<Items, Ops>::prepare(boost::hana::at_c<I>(t), std::get<I>(s), leaves), ...);
-        }
-        (indices{});
-    }
-
     template <bool Owned, class Item>
     static void enroll(Item& t, slots& s, waiter& w, context<Ops>& ctx) {
         [&]<std::size_t... I>(std::index_sequence<I...>) {
@@ -158,10 +179,18 @@ requires(yieldable<Items, Ops>&&...) struct yield_traits<boost::hana::tuple<Item
     }
 
     template <class Item>
+    static void disown(Item& t, waiter const& w) noexcept {
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            (yield_traits<Items, Ops>::disown(boost::hana::at_c<I>(t), w), ...);
+        }
+        (indices{});
+    }
+
+    template <bool Owned, class Item>
     static result take(Item& t, slots& s) {
         return [&]<std::size_t... I>(std::index_sequence<I...>) {
             // Braced initialisation evaluates left to right, so the first failure is thrown.
-            return result{take_stored<yield_traits<Items, Ops>>(boost::hana::at_c<I>(t), std::get<I>(s))...};
+            return result{take_stored<yield_traits<Items, Ops>, Owned>(boost::hana::at_c<I>(t), std::get<I>(s))...};
         }
         (indices{});
     }
@@ -176,17 +205,9 @@ struct yield_traits<std::vector<Item, Alloc>, Ops> {
     using result = std::vector<stored_t<typename inner::result>>;
     using slots = element_slots_t<inner>;
 
-    template <class V>
-    static void prepare(V& v, slots& s, std::size_t& leaves) {
-        size_slots<inner>(s, v.size());
-        for (std::size_t i = 0; i < v.size(); ++i) {
-            decltype(auto) si = element_slots<inner>(s, i);
-            inner::prepare(v[i], si, leaves);
-        }
-    }
-
     template <bool Owned, class V>
     static void enroll(V& v, slots& s, waiter& w, context<Ops>& ctx) {
+        size_slots<inner>(s, v.size());
         for (std::size_t i = 0; i < v.size(); ++i) {
             decltype(auto) si = element_slots<inner>(s, i);
             inner::template enroll<Owned>(v[i], si, w, ctx);
@@ -194,12 +215,17 @@ struct yield_traits<std::vector<Item, Alloc>, Ops> {
     }
 
     template <class V>
+    static void disown(V& v, waiter const& w) noexcept {
+        for (auto& item : v) inner::disown(item, w);
+    }
+
+    template <bool Owned, class V>
     static result take(V& v, slots& s) {
         result r;
         r.reserve(v.size());
         for (std::size_t i = 0; i < v.size(); ++i) {
             decltype(auto) si = element_slots<inner>(s, i);
-            r.push_back(take_stored<inner>(v[i], si));
+            r.push_back(take_stored<inner, Owned>(v[i], si));
         }
         return r;
     }
@@ -213,18 +239,9 @@ struct map_yield_traits {
     using result = Result;
     using slots = element_slots_t<inner>;
 
-    template <class M>
-    static void prepare(M& m, slots& s, std::size_t& leaves) {
-        size_slots<inner>(s, m.size());
-        std::size_t i = 0;
-        for (auto& [key, item] : m) {
-            decltype(auto) si = element_slots<inner>(s, i++);
-            inner::prepare(item, si, leaves);
-        }
-    }
-
     template <bool Owned, class M>
     static void enroll(M& m, slots& s, waiter& w, context<Ops>& ctx) {
+        size_slots<inner>(s, m.size());
         std::size_t i = 0;
         for (auto& [key, item] : m) {
             decltype(auto) si = element_slots<inner>(s, i++);
@@ -233,13 +250,18 @@ struct map_yield_traits {
     }
 
     template <class M>
+    static void disown(M& m, waiter const& w) noexcept {
+        for (auto& [key, item] : m) inner::disown(item, w);
+    }
+
+    template <bool Owned, class M>
     static result take(M& m, slots& s) {
         result r;
         if constexpr (requires { r.reserve(m.size()); }) r.reserve(m.size());
         std::size_t i = 0;
         for (auto& [key, item] : m) {
             decltype(auto) si = element_slots<inner>(s, i++);
-            r.emplace_hint(r.end(), key, take_stored<inner>(item, si));
+            r.emplace_hint(r.end(), key, take_stored<inner, Owned>(item, si));
         }
         return r;
     }
@@ -270,24 +292,25 @@ public:
     yield_awaiter(context<Ops>* ctx, X&& item) : item_(std::forward<X>(item)), ctx_(ctx) {}
     yield_awaiter(yield_awaiter&&) = delete;
 
-    bool await_ready() {
-        std::size_t leaves = 0;
-        traits::prepare(item_, slots_, leaves);
-        waiter_.remaining = leaves;
-        return leaves == 0;
-    }
+    static constexpr bool await_ready() noexcept { return false; }
 
-    void await_suspend(std::coroutine_handle<> h) noexcept {
+    /// Enrolls everything; resumes at once when there was nothing to wait for. A failure
+    /// (a misused generator, or no memory) undoes the enrolment and is thrown at the yield.
+    bool await_suspend(std::coroutine_handle<> h) {
         waiter_.handle = h;
+        auto const mark = ctx_->mark();
         try {
             traits::template enroll<Owned>(item_, slots_, waiter_, *ctx_);
         } catch (...) {
-            // Part of the yield may be enrolled: stop the run rather than resume half of it.
-            ctx_->abort(std::current_exception());
+            ctx_->rollback(mark);
+            traits::disown(item_, waiter_);
+            waiter_.remaining = 0;
+            throw;
         }
+        return waiter_.remaining != 0;
     }
 
-    decltype(auto) await_resume() { return traits::take(item_, slots_); }
+    decltype(auto) await_resume() { return traits::template take<Owned>(item_, slots_); }
 
     /// True when every item has finished (used by the executor for the root of a run).
     [[nodiscard]] bool done() const noexcept { return waiter_.remaining == 0; }

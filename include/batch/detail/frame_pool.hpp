@@ -1,0 +1,77 @@
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <new>
+
+#ifndef BATCH_FRAME_CACHE_BYTES
+/// How many bytes of freed coroutine frames each thread keeps for reuse (64 MiB by default).
+#define BATCH_FRAME_CACHE_BYTES (std::size_t{64} << 20)
+#endif
+
+namespace batch::detail {
+
+/// Recycles coroutine frames: a freed frame goes to its thread's free list for its size class,
+/// and the next frame of that class reuses it, so a program that runs generators over and over
+/// stops calling the global allocator. Each thread has its own pool; a frame freed on another
+/// thread than the one that made it simply joins that thread's pool.
+class frame_pool {
+public:
+    static constexpr std::size_t granule = 32;
+    static constexpr std::size_t classes = 64; ///< Frames up to 2 KiB are pooled.
+
+    frame_pool() = default;
+    frame_pool(frame_pool const&) = delete;
+    frame_pool& operator=(frame_pool const&) = delete;
+
+    ~frame_pool() {
+        for (std::size_t c = 0; c < classes; ++c) {
+            while (node* n = free_[c]) {
+                free_[c] = n->next;
+                ::operator delete(static_cast<void*>(n), block_size(c));
+            }
+        }
+    }
+
+    void* allocate(std::size_t size) {
+        std::size_t const c = class_of(size);
+        if (c >= classes) return ::operator new(size);
+        if (node* n = free_[c]) {
+            free_[c] = n->next;
+            cached_ -= block_size(c);
+            return n;
+        }
+        return ::operator new(block_size(c));
+    }
+
+    void deallocate(void* p, std::size_t size) noexcept {
+        std::size_t const c = class_of(size);
+        if (c >= classes) {
+            ::operator delete(p, size);
+        } else if (cached_ + block_size(c) > BATCH_FRAME_CACHE_BYTES) {
+            ::operator delete(p, block_size(c));
+        } else {
+            free_[c] = ::new (p) node{free_[c]};
+            cached_ += block_size(c);
+        }
+    }
+
+    /// The calling thread's pool.
+    static frame_pool& local() noexcept {
+        thread_local frame_pool pool;
+        return pool;
+    }
+
+private:
+    struct node {
+        node* next;
+    };
+
+    static constexpr std::size_t class_of(std::size_t size) noexcept { return (size + granule - 1) / granule; }
+    static constexpr std::size_t block_size(std::size_t c) noexcept { return c * granule; }
+
+    std::array<node*, classes> free_{};
+    std::size_t cached_ = 0;
+};
+
+} // namespace batch::detail

@@ -3,6 +3,7 @@
 #include <batch/batcher.hpp>
 #include <batch/detail/context.hpp>
 #include <batch/detail/diagnostics.hpp>
+#include <batch/detail/runner.hpp>
 #include <batch/detail/type_name.hpp>
 #include <batch/detail/yield.hpp>
 #include <batch/error.hpp>
@@ -32,43 +33,20 @@ class executor;
 /// Runs generators over `Ops` in rounds, calling one batcher per operation type (and
 /// `batch_key`) per round with every pending operation of that type.
 template <class... Ops, class... Batchers>
-class executor<operations<Ops...>, Batchers...> : private detail::context<operations<Ops...>> {
+class executor<operations<Ops...>, Batchers...>
+    : private detail::runner<operations<Ops...>, executor<operations<Ops...>, Batchers...>> {
     using ops_t = operations<Ops...>;
+    using base = detail::runner<ops_t, executor>;
     using set = detail::batcher_set<ops_t, Batchers...>;
     static_assert(set::check());
+    friend base;
 
 public:
     /// Takes ownership of the batchers (prefer `batch::make_executor`).
     template <class... Bs>
     explicit executor(std::in_place_t, Bs&&... batchers) : batchers_(std::forward<Bs>(batchers)...) {}
 
-    executor(executor const&) = delete;
-    executor& operator=(executor const&) = delete;
-
-    /// Runs `x` (anything `co_yield` accepts) to completion and returns its result, or rethrows
-    /// the exception that escaped it.
-    template <class Yielded>
-    auto run(Yielded&& x) {
-        using item = std::remove_reference_t<Yielded>;
-        if constexpr (!detail::yieldable<std::remove_const_t<item>, ops_t>) {
-            detail::reject_yield<std::remove_const_t<item>, ops_t>();
-            return detail::rejected_yield<
-                typename detail::presumed_result<std::remove_const_t<item>>::type>::await_resume();
-        } else {
-            if (running_) {
-                throw usage_error("batch: run was called on an executor from inside one of its own runs; "
-                                  "co_yield the work instead, or run it on another executor");
-            }
-            running_ = true;
-            this->reset_run();
-            this->reset_bucket_stats();
-            run_guard guard{*this};
-            detail::yield_awaiter<item, ops_t, !std::is_lvalue_reference_v<Yielded>> root(this,
-                                                                                          std::forward<Yielded>(x));
-            if (root.await_suspend(nullptr)) drive(root);
-            return root.await_resume();
-        }
-    }
+    using base::run;
 
     /// Counters of the last run.
     [[nodiscard]] run_stats const& stats() const noexcept { return this->counters; }
@@ -88,31 +66,9 @@ public:
     }
 
 private:
-    // Whatever way run ends, nothing of it is left behind: queued handles, pending operations
-    // and batcher drivers go before the root (and with it every generator it owns) goes.
-    struct run_guard {
-        executor& ex;
-        ~run_guard() {
-            ex.clear_buckets();
-            ex.drivers_.clear();
-            ex.running_ = false;
-        }
-    };
-
-    template <class Root>
-    void drive(Root& root) {
-        for (;;) {
-            this->drain();
-            if (this->fatal()) std::rethrow_exception(this->fatal());
-            if (root.done()) return;
-            std::erase_if(drivers_, [](auto const& d) { return detail::gen_access::handle(d).done(); });
-            if (this->idle()) {
-                throw error("batch: the run cannot make progress: generators are waiting but no "
-                            "operation is pending");
-            }
-            ++this->counters.rounds;
-            if constexpr (set::ok) (dispatch<Ops>(), ...);
-        }
+    // Called by the runner once per round: every pending bucket, in the order of Ops.
+    void dispatch_round() {
+        if constexpr (set::ok) (dispatch<Ops>(), ...);
     }
 
     template <class Op>
@@ -184,12 +140,7 @@ private:
         b.stats.operations += ops.size();
 
         if constexpr (kind == detail::batcher_kind::generator) {
-            auto driver = run_generator_batcher<Op>(batcher, std::move(ops), std::move(targets), *this);
-            auto h = detail::gen_access::handle(driver);
-            h.promise().ctx = this;
-            h.promise().started = true;
-            drivers_.push_back(std::move(driver));
-            this->schedule(h);
+            this->start_driver(run_generator_batcher<Op>(batcher, std::move(ops), std::move(targets), *this));
         } else {
             std::span<Op const> const input(ops);
             try {
@@ -251,8 +202,6 @@ private:
     }
 
     std::tuple<Batchers...> batchers_;
-    std::vector<gen<void, ops_t>> drivers_;
-    bool running_ = false;
 };
 
 /// Makes an executor for the operation set `Ops` that owns the given batchers, one per

@@ -44,9 +44,17 @@ public:
     /// Makes `h` runnable in this round.
     void schedule(std::coroutine_handle<> h) { ready_.push_back(h); }
 
-    /// Marks one item of `w` done, making its generator runnable when it was the last.
-    void complete(waiter& w) {
-        if (--w.remaining == 0 && w.handle) ready_.push_back(w.handle);
+    /// Marks one item of `w` done, making its generator runnable when it was the last. Runs
+    /// where nothing may throw (a final suspend, a delivery): if the queue cannot grow, the run
+    /// stops with that failure.
+    void complete(waiter& w) noexcept {
+        if (--w.remaining == 0 && w.handle) {
+            try {
+                ready_.push_back(w.handle);
+            } catch (...) {
+                abort(std::current_exception());
+            }
+        }
     }
 
     /// Gives `value` to one operation; a result whose move throws fails that operation alone.
@@ -77,7 +85,8 @@ public:
         ready_.clear();
     }
 
-    /// Records a failure of the machinery itself (not of a generator); the run then stops.
+    /// Records a failure of the machinery itself (not of a generator); the run then stops, and
+    /// everything it started is destroyed.
     void abort(std::exception_ptr e) noexcept {
         if (!fatal_) fatal_ = std::move(e);
     }

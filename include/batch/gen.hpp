@@ -108,8 +108,8 @@ struct promise<void, Ops> : promise_base<Ops> {
 /// the operation set `Ops`, and produces a `T` (possibly `void`).
 template <class T, class Ops>
 class [[nodiscard]] gen {
-    static_assert(is_operations_v<Ops> && Ops::size >= 0, "batch: the second argument of batch::gen<T, Ops> must be a "
-                                                          "batch::operations<...> list");
+    static_assert(is_operation_set_v<Ops> && sizeof(Ops) > 0, // sizeof: check the list's contents first
+                  "batch: the second argument of batch::gen<T, Ops> must be a batch::operations<...> list");
     static_assert(!std::is_reference_v<T>, "batch: batch::gen<T, Ops> cannot produce a reference; "
                                            "return a value or a pointer");
 

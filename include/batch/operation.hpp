@@ -91,10 +91,15 @@ struct operations {
     }();
 };
 
-/// Satisfied by a `batch::operations<...>` list.
+/// True for a `batch::operations<...>` list.
 template <class T>
 inline constexpr bool is_operations_v = false;
 template <class... Ops>
 inline constexpr bool is_operations_v<operations<Ops...>> = true;
+
+/// True for what a `batch::gen` may be written over: a `batch::operations<...>` list, or the
+/// runtime-typed `batch::dynamic::ops`.
+template <class T>
+inline constexpr bool is_operation_set_v = is_operations_v<T>;
 
 } // namespace batch

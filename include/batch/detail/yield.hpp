@@ -310,7 +310,7 @@ public:
         return waiter_.remaining != 0;
     }
 
-    decltype(auto) await_resume() { return traits::template take<Owned>(item_, slots_); }
+    typename traits::result await_resume() { return traits::template take<Owned>(item_, slots_); }
 
     /// True when every item has finished (used by the executor for the root of a run).
     [[nodiscard]] bool done() const noexcept { return waiter_.remaining == 0; }

@@ -217,3 +217,25 @@ BOOST_AUTO_TEST_CASE(a_generic_batcher_may_serve_every_operation) {
     BOOST_TEST(b == 3);
     BOOST_TEST(ex.stats().batches == 2u);
 }
+
+namespace {
+
+// Answers through a buffer it reuses, so that a steady-state round allocates nothing.
+struct reusing_get_batcher {
+    std::vector<int> buffer;
+    std::span<int const> operator()(std::span<get const> in) {
+        buffer.clear();
+        for (auto const& op : in) buffer.push_back(op.key * 2);
+        return buffer;
+    }
+};
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(a_batcher_may_return_a_span_over_its_own_buffer) {
+    auto ex = batch::make_executor<ops>(reusing_get_batcher{}, identity_batcher{}, put_batcher{});
+    std::vector<get> in{{1}, {2}, {3}};
+    BOOST_TEST((ex.run(std::move(in)) == std::vector<int>{2, 4, 6}));
+    BOOST_TEST(ex.run(get{21}) == 42);
+    BOOST_TEST(ex.batcher_of<get>().buffer.size() == 1u);
+}

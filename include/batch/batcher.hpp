@@ -8,6 +8,7 @@
 #include <concepts>
 #include <cstddef>
 #include <functional>
+#include <ranges>
 #include <span>
 #include <tuple>
 #include <type_traits>
@@ -26,12 +27,18 @@ namespace detail {
 /// results), or with a generator that yields further operations first.
 enum class batcher_kind { values, outcomes, nothing, generator, invalid };
 
+/// A std::vector, or any sized random-access range (such as a std::span over a buffer that the
+/// batcher reuses from call to call), of `Element`.
+template <class Range, class Element>
+concept results_of = std::ranges::random_access_range<Range> && std::ranges::sized_range<Range>
+                     && std::same_as<std::ranges::range_value_t<Range>, Element>;
+
 template <class Ret, class Op>
 constexpr batcher_kind plain_kind() {
     using R = result_of_t<Op>;
-    if constexpr (std::is_same_v<Ret, std::vector<stored_t<R>>>) {
+    if constexpr (results_of<Ret, stored_t<R>>) {
         return batcher_kind::values;
-    } else if constexpr (std::is_same_v<Ret, std::vector<outcome<R>>>) {
+    } else if constexpr (results_of<Ret, outcome<R>>) {
         return batcher_kind::outcomes;
     } else if constexpr (std::is_void_v<Ret> && std::is_void_v<R>) {
         return batcher_kind::nothing;

@@ -16,6 +16,7 @@
 #include <exception>
 #include <functional>
 #include <optional>
+#include <ranges>
 #include <span>
 #include <string>
 #include <tuple>
@@ -160,20 +161,22 @@ private:
     // Checks the count first, so that nothing is delivered twice.
     template <class Op, class Results, class Targets>
     static void deliver_all(detail::scheduler& s, Results&& results, Targets const& targets) {
-        if (results.size() != targets.size()) {
+        auto const count = static_cast<std::size_t>(std::ranges::size(results));
+        if (count != targets.size()) {
             throw batcher_error("batch: the batcher for '" + std::string(detail::type_name<Op>()) + "' returned "
-                                + std::to_string(results.size()) + " results for " + std::to_string(targets.size())
+                                + std::to_string(count) + " results for " + std::to_string(targets.size())
                                 + " operations; it must return one result per operation, in order");
         }
-        for (std::size_t i = 0; i < targets.size(); ++i) {
-            if constexpr (requires { results[i].error(); }) {
-                if (auto e = results[i].error()) {
+        auto it = std::ranges::begin(results);
+        for (std::size_t i = 0; i < count; ++i, ++it) {
+            if constexpr (std::same_as<std::ranges::range_value_t<Results>, outcome<result_of_t<Op>>>) {
+                if (auto e = it->error()) {
                     s.fail(targets[i], e);
                 } else {
-                    s.deliver(targets[i], std::move(results[i]).value());
+                    s.deliver(targets[i], std::move(*it).value());
                 }
             } else {
-                s.deliver(targets[i], std::move(results[i]));
+                s.deliver(targets[i], stored_t<result_of_t<Op>>(std::move(*it)));
             }
         }
     }

@@ -31,6 +31,7 @@ public:
 
     /// The value; the outcome must hold one.
     [[nodiscard]] value_type& value() & { return *std::get_if<0>(&state_); }
+    [[nodiscard]] value_type const& value() const& { return *std::get_if<0>(&state_); }
     [[nodiscard]] value_type&& value() && { return std::move(*std::get_if<0>(&state_)); }
 
     /// The failure; null when the outcome holds a value.

@@ -38,6 +38,7 @@ public:
         if (c >= classes) return ::operator new(size);
         if (node* n = free_[c]) {
             free_[c] = n->next;
+            --count_[c];
             cached_ -= block_size(c);
             return n;
         }
@@ -48,12 +49,19 @@ public:
         std::size_t const c = class_of(size);
         if (c >= classes) {
             ::operator delete(p, size);
-        } else if (cached_ + block_size(c) > BATCH_FRAME_CACHE_BYTES) {
-            ::operator delete(p, block_size(c));
-        } else {
-            free_[c] = ::new (p) node{free_[c]};
-            cached_ += block_size(c);
+            return;
         }
+        // When full, make room by freeing from the class that holds the most, so that frames
+        // of one size cannot keep the others from being recycled.
+        while (cached_ + block_size(c) > BATCH_FRAME_CACHE_BYTES && evict_one()) {
+        }
+        if (cached_ + block_size(c) > BATCH_FRAME_CACHE_BYTES) {
+            ::operator delete(p, block_size(c));
+            return;
+        }
+        free_[c] = ::new (p) node{free_[c]};
+        ++count_[c];
+        cached_ += block_size(c);
     }
 
     /// The calling thread's pool.
@@ -67,10 +75,29 @@ private:
         node* next;
     };
 
+    bool evict_one() noexcept {
+        std::size_t fullest = classes;
+        std::size_t most = 0;
+        for (std::size_t c = 0; c < classes; ++c) {
+            if (count_[c] * block_size(c) > most) {
+                most = count_[c] * block_size(c);
+                fullest = c;
+            }
+        }
+        if (fullest == classes) return false;
+        node* n = free_[fullest];
+        free_[fullest] = n->next;
+        --count_[fullest];
+        cached_ -= block_size(fullest);
+        ::operator delete(static_cast<void*>(n), block_size(fullest));
+        return true;
+    }
+
     static constexpr std::size_t class_of(std::size_t size) noexcept { return (size + granule - 1) / granule; }
     static constexpr std::size_t block_size(std::size_t c) noexcept { return c * granule; }
 
     std::array<node*, classes> free_{};
+    std::array<std::size_t, classes> count_{};
     std::size_t cached_ = 0;
 };
 

@@ -32,7 +32,7 @@ struct get_batcher {
     std::vector<int> keys;
     std::vector<int> out;
     template <class Op>
-        requires requires(Op const& op) { op.key; }
+    requires requires(Op const& op) { op.key; }
     std::span<int const> operator()(std::span<Op const> in) {
         keys.clear();
         for (auto const& op : in) keys.push_back(op.key);

@@ -30,8 +30,8 @@ enum class batcher_kind { values, outcomes, nothing, generator, invalid };
 /// A std::vector, or any sized random-access range (such as a std::span over a buffer that the
 /// batcher reuses from call to call), of `Element`.
 template <class Range, class Element>
-concept results_of = std::ranges::random_access_range<Range> && std::ranges::sized_range<Range>
-                     && std::same_as<std::ranges::range_value_t<Range>, Element>;
+concept results_of = std::ranges::random_access_range<Range> && std::ranges::sized_range<Range> && std::same_as<
+    std::ranges::range_value_t<Range>, Element>;
 
 template <class Ret, class Op>
 constexpr batcher_kind plain_kind() {

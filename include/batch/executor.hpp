@@ -12,9 +12,11 @@
 #include <batch/outcome.hpp>
 #include <batch/stats.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <exception>
 #include <functional>
+#include <iterator>
 #include <optional>
 #include <ranges>
 #include <span>
@@ -60,6 +62,9 @@ public:
         return std::get<ops_t::template index_of<Op>>(this->buckets_).stats;
     }
 
+    /// Forgets every result remembered for cacheable operation types.
+    void clear_cache() noexcept { this->clear_caches(); }
+
     /// The batcher serving `Op`.
     template <class Op>
     [[nodiscard]] auto& batcher_of() noexcept {
@@ -73,6 +78,21 @@ private:
     }
 
     template <class Op>
+    using target_t = typename detail::bucket<Op>::stored_target;
+
+    // Where the results of one batcher call go: result i to targets[i], or, when identical
+    // operations were merged, to targets[offsets[i]] up to targets[offsets[i + 1]].
+    template <class Op>
+    struct destinations {
+        std::span<target_t<Op> const> targets;
+        std::span<std::size_t const> offsets;
+
+        [[nodiscard]] std::size_t size() const noexcept {
+            return offsets.empty() ? targets.size() : offsets.size() - 1;
+        }
+    };
+
+    template <class Op>
     void dispatch() {
         auto& b = this->template bucket_for<Op>();
         if (b.empty()) return;
@@ -81,7 +101,7 @@ private:
         if constexpr (keyed_operation<Op>) {
             dispatch_keyed<Op>(b);
         } else {
-            call<Op>(b, b.flight_ops, b.flight_targets);
+            dispatch_group<Op>(b, b.flight_ops, b.flight_targets);
         }
         b.flight_ops.clear();
         b.flight_targets.clear();
@@ -91,12 +111,12 @@ private:
     template <class Op>
     void dispatch_keyed(detail::bucket<Op>& b) {
         using key_t = std::decay_t<decltype(std::declval<Op const&>().batch_key())>;
-        auto& ops = b.flight_ops;
-        std::vector<key_t> keys;
-        std::vector<std::size_t> group(ops.size());
         constexpr bool hashable = requires(key_t const& k) {
             { std::hash<key_t>{}(k) } -> std::convertible_to<std::size_t>;
         };
+        auto& ops = b.flight_ops;
+        std::vector<key_t> keys;
+        std::vector<std::size_t> group(ops.size());
         [[maybe_unused]] std::conditional_t<hashable, std::unordered_map<key_t, std::size_t>, std::monostate> index;
         for (std::size_t i = 0; i < ops.size(); ++i) {
             key_t key = ops[i].batch_key();
@@ -115,23 +135,93 @@ private:
             group[i] = g;
         }
         if (keys.size() == 1) {
-            call<Op>(b, ops, b.flight_targets);
+            dispatch_group<Op>(b, ops, b.flight_targets);
             return;
         }
         for (std::size_t g = 0; g < keys.size(); ++g) {
             std::vector<Op> group_ops;
-            std::vector<typename detail::bucket<Op>::stored_target> group_targets;
+            std::vector<target_t<Op>> group_targets;
             for (std::size_t i = 0; i < ops.size(); ++i) {
                 if (group[i] != g) continue;
                 group_ops.push_back(std::move(ops[i]));
                 group_targets.push_back(b.flight_targets[i]);
             }
-            call<Op>(b, group_ops, group_targets);
+            dispatch_group<Op>(b, group_ops, group_targets);
         }
     }
 
-    template <class Op, class Targets>
-    void call(detail::bucket<Op>& b, std::vector<Op>& ops, Targets& targets) {
+    // Merges identical operations when the type asks for it, then calls the batcher.
+    template <class Op>
+    void dispatch_group(detail::bucket<Op>& b, std::vector<Op>& ops, std::vector<target_t<Op>>& targets) {
+        if constexpr (deduplicates_v<Op>) {
+            static_assert(deduplicable<Op>, "batch: an operation type with deduplicate or cacheable needs "
+                                            "operator==, a std::hash specialisation and a copyable result_type");
+            struct by_value {
+                std::size_t operator()(Op const* op) const { return std::hash<Op>{}(*op); }
+                bool operator()(Op const* a, Op const* b) const { return *a == *b; }
+            };
+            std::unordered_map<Op const*, std::size_t, by_value, by_value> seen;
+            std::vector<std::size_t> which(ops.size());
+            std::vector<std::size_t> first; // the first operation of each distinct value
+            for (std::size_t i = 0; i < ops.size(); ++i) {
+                auto const [it, fresh] = seen.try_emplace(&ops[i], first.size());
+                if (fresh) first.push_back(i);
+                which[i] = it->second;
+            }
+            std::size_t const merged = ops.size() - first.size();
+            this->counters.deduplicated += merged;
+            b.stats.deduplicated += merged;
+            // Targets ordered by distinct operation: offsets[u] is where operation u's begin.
+            std::vector<std::size_t> offsets(first.size() + 1, 0);
+            for (std::size_t u : which) ++offsets[u + 1];
+            for (std::size_t u = 0; u < first.size(); ++u) offsets[u + 1] += offsets[u];
+            std::vector<target_t<Op>> ordered(targets.size());
+            std::vector<std::size_t> fill(offsets.begin(), offsets.end() - 1);
+            for (std::size_t i = 0; i < ops.size(); ++i) ordered[fill[which[i]]++] = targets[i];
+            std::vector<Op> distinct;
+            distinct.reserve(first.size());
+            for (std::size_t i : first) distinct.push_back(std::move(ops[i]));
+            call_in_chunks<Op>(b, distinct, ordered, offsets);
+        } else {
+            std::vector<std::size_t> none;
+            call_in_chunks<Op>(b, ops, targets, none);
+        }
+    }
+
+    // Splits a batch larger than the batcher's max_batch_size into several calls of this round.
+    template <class Op>
+    void call_in_chunks(detail::bucket<Op>& b, std::vector<Op>& ops, std::vector<target_t<Op>>& targets,
+                        std::vector<std::size_t>& offsets) {
+        using batcher_t = typename set::template batcher_t<Op>;
+        if constexpr (requires { batcher_t::max_batch_size; }) {
+            constexpr std::size_t limit = batcher_t::max_batch_size;
+            static_assert(limit > 0, "batch: a batcher's max_batch_size must be at least 1");
+            if (ops.size() > limit) {
+                for (std::size_t lo = 0; lo < ops.size(); lo += limit) {
+                    std::size_t const hi = std::min(ops.size(), lo + limit);
+                    std::vector<Op> chunk(std::make_move_iterator(ops.begin() + static_cast<std::ptrdiff_t>(lo)),
+                                          std::make_move_iterator(ops.begin() + static_cast<std::ptrdiff_t>(hi)));
+                    std::vector<target_t<Op>> chunk_targets;
+                    std::vector<std::size_t> chunk_offsets;
+                    if (offsets.empty()) {
+                        chunk_targets.assign(targets.begin() + static_cast<std::ptrdiff_t>(lo),
+                                             targets.begin() + static_cast<std::ptrdiff_t>(hi));
+                    } else {
+                        chunk_targets.assign(targets.begin() + static_cast<std::ptrdiff_t>(offsets[lo]),
+                                             targets.begin() + static_cast<std::ptrdiff_t>(offsets[hi]));
+                        for (std::size_t u = lo; u <= hi; ++u) chunk_offsets.push_back(offsets[u] - offsets[lo]);
+                    }
+                    call<Op>(b, chunk, chunk_targets, chunk_offsets);
+                }
+                return;
+            }
+        }
+        call<Op>(b, ops, targets, offsets);
+    }
+
+    template <class Op>
+    void call(detail::bucket<Op>& b, std::vector<Op>& ops, std::vector<target_t<Op>>& targets,
+              std::vector<std::size_t>& offsets) {
         constexpr auto kind = set::template kind<Op>;
         auto& batcher = batcher_of<Op>();
         ++this->counters.batches;
@@ -141,15 +231,17 @@ private:
         b.stats.operations += ops.size();
 
         if constexpr (kind == detail::batcher_kind::generator) {
-            this->start_driver(run_generator_batcher<Op>(batcher, std::move(ops), std::move(targets), *this));
+            this->start_driver(
+                run_generator_batcher<Op>(batcher, b, std::move(ops), std::move(targets), std::move(offsets), *this));
         } else {
+            destinations<Op> const to{targets, offsets};
             std::span<Op const> const input(ops);
             try {
                 if constexpr (kind == detail::batcher_kind::nothing) {
                     std::invoke(batcher, input);
-                    for (auto const& t : targets) this->deliver(t, unit{});
+                    for (std::size_t i = 0; i < ops.size(); ++i) deliver_one<Op>(*this, to, i, unit{});
                 } else {
-                    deliver_all<Op>(*this, std::invoke(batcher, input), targets);
+                    deliver_all<Op>(*this, b, input, std::invoke(batcher, input), to);
                 }
             } catch (...) {
                 auto const e = std::current_exception();
@@ -158,43 +250,83 @@ private:
         }
     }
 
-    // Checks the count first, so that nothing is delivered twice.
-    template <class Op, class Results, class Targets>
-    static void deliver_all(detail::scheduler& s, Results&& results, Targets const& targets) {
+    // Gives one result to every operation it answers: copies for all but the last.
+    template <class Op>
+    static void deliver_one(detail::scheduler& s, destinations<Op> const& to, std::size_t i,
+                            stored_t<result_of_t<Op>>&& value) {
+        if (to.offsets.empty()) {
+            s.deliver(to.targets[i], std::move(value));
+            return;
+        }
+        std::size_t const lo = to.offsets[i];
+        std::size_t const hi = to.offsets[i + 1];
+        for (std::size_t k = lo; k + 1 < hi; ++k) {
+            if constexpr (std::copy_constructible<stored_t<result_of_t<Op>>>) {
+                s.deliver(to.targets[k], stored_t<result_of_t<Op>>(value));
+            }
+        }
+        if (hi > lo) s.deliver(to.targets[hi - 1], std::move(value));
+    }
+
+    template <class Op>
+    static void fail_one(detail::scheduler& s, destinations<Op> const& to, std::size_t i, std::exception_ptr const& e) {
+        if (to.offsets.empty()) {
+            s.fail(to.targets[i], e);
+            return;
+        }
+        for (std::size_t k = to.offsets[i]; k < to.offsets[i + 1]; ++k) s.fail(to.targets[k], e);
+    }
+
+    // Checks the count first, so that nothing is delivered twice; remembers cacheable results.
+    template <class Op, class Results>
+    static void deliver_all(detail::scheduler& s, detail::bucket<Op>& b, std::span<Op const> ops, Results&& results,
+                            destinations<Op> const& to) {
+        using stored = stored_t<result_of_t<Op>>;
         auto const count = static_cast<std::size_t>(std::ranges::size(results));
-        if (count != targets.size()) {
+        if (count != to.size()) {
             throw batcher_error("batch: the batcher for '" + std::string(detail::type_name<Op>()) + "' returned "
-                                + std::to_string(count) + " results for " + std::to_string(targets.size())
+                                + std::to_string(count) + " results for " + std::to_string(to.size())
                                 + " operations; it must return one result per operation, in order");
         }
         auto it = std::ranges::begin(results);
         for (std::size_t i = 0; i < count; ++i, ++it) {
+            auto answer = [&](auto&& value) {
+                if constexpr (caches_v<Op>) {
+                    try {
+                        b.cache.insert_or_assign(ops[i], value);
+                    } catch (...) { // a result that cannot be remembered is still delivered
+                    }
+                }
+                deliver_one<Op>(s, to, i, stored(std::forward<decltype(value)>(value)));
+            };
             if constexpr (std::same_as<std::ranges::range_value_t<Results>, outcome<result_of_t<Op>>>) {
                 if (auto e = it->error()) {
-                    s.fail(targets[i], e);
+                    fail_one<Op>(s, to, i, e);
                 } else {
-                    s.deliver(targets[i], std::move(*it).value());
+                    answer(std::move(*it).value());
                 }
             } else {
-                s.deliver(targets[i], stored_t<result_of_t<Op>>(std::move(*it)));
+                answer(std::move(*it));
             }
         }
     }
 
     // The coroutine that owns a generator batcher's operations while its generator runs.
-    template <class Op, class Batcher, class Targets>
-    static gen<void, ops_t> run_generator_batcher(Batcher& batcher, std::vector<Op> ops, Targets targets,
+    template <class Op, class Batcher>
+    static gen<void, ops_t> run_generator_batcher(Batcher& batcher, detail::bucket<Op>& b, std::vector<Op> ops,
+                                                  std::vector<target_t<Op>> targets, std::vector<std::size_t> offsets,
                                                   detail::scheduler& s) {
         using batch_gen = std::invoke_result_t<Batcher&, std::span<Op const>>;
         using results_t = typename batch_gen::value_type;
+        destinations<Op> const to{targets, offsets};
         std::exception_ptr failure;
         try {
             if constexpr (std::is_void_v<results_t>) {
                 co_yield std::invoke(batcher, std::span<Op const>(ops));
-                for (auto const& t : targets) s.deliver(t, unit{});
+                for (std::size_t i = 0; i < ops.size(); ++i) deliver_one<Op>(s, to, i, unit{});
             } else {
                 results_t results = co_yield std::invoke(batcher, std::span<Op const>(ops));
-                deliver_all<Op>(s, std::move(results), targets);
+                deliver_all<Op>(s, b, ops, std::move(results), to);
             }
         } catch (...) {
             failure = std::current_exception();

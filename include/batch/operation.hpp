@@ -2,6 +2,7 @@
 
 #include <concepts>
 #include <cstddef>
+#include <functional>
 #include <type_traits>
 
 namespace batch {
@@ -51,6 +52,30 @@ template <class Op>
 concept keyed_operation = requires(Op const& op) {
     { op.batch_key() } -> std::equality_comparable;
 };
+
+/// True when identical pending operations of type `Op` reach the batcher once
+/// (`static constexpr bool deduplicate = true;`, or `cacheable`).
+template <class Op>
+inline constexpr bool deduplicates_v = [] {
+    if constexpr (requires { Op::deduplicate; }) {
+        if (Op::deduplicate) return true;
+    }
+    if constexpr (requires { Op::cacheable; }) return bool(Op::cacheable);
+    return false;
+}();
+
+/// True when an executor remembers the results of `Op` (`static constexpr bool cacheable = true;`).
+template <class Op>
+inline constexpr bool caches_v = [] {
+    if constexpr (requires { Op::cacheable; }) return bool(Op::cacheable);
+    return false;
+}();
+
+/// Satisfied by an operation that can be deduplicated: `==`, `std::hash<Op>` and a copyable result.
+template <class Op>
+concept deduplicable = std::equality_comparable<Op> && requires(Op const& op) {
+    { std::hash<Op>{}(op) } -> std::convertible_to<std::size_t>;
+} && std::copy_constructible<stored_t<result_of_t<Op>>>;
 
 namespace detail {
 

@@ -8,6 +8,8 @@
 #include <array>
 #include <cstddef>
 #include <tuple>
+#include <type_traits>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -27,6 +29,7 @@ template <class Op>
 struct bucket {
     // A type that is not an operation has already been reported by batch::operations.
     using stored = stored_t<typename presumed_operation_result<Op>::type>;
+    using operation = Op;
     using stored_target = target<stored>;
 
     std::vector<Op> ops;
@@ -34,6 +37,10 @@ struct bucket {
     std::vector<Op> flight_ops; ///< The batch being dispatched; kept to reuse its capacity.
     std::vector<target<stored>> flight_targets;
     operation_stats stats;
+
+    /// Results remembered across runs, for a cacheable operation type.
+    struct no_cache {};
+    [[no_unique_address]] std::conditional_t<caches_v<Op>, std::unordered_map<Op, stored>, no_cache> cache;
 
     template <class O>
     void push(O&& op, target<stored> t) {
@@ -92,6 +99,13 @@ protected:
     void clear_buckets() noexcept { (std::get<bucket<Ops>>(buckets_).clear(), ...); }
 
     void reset_bucket_stats() noexcept { ((std::get<bucket<Ops>>(buckets_).stats = {}), ...); }
+
+    void clear_caches() noexcept {
+        auto clear = [](auto& b) {
+            if constexpr (caches_v<typename std::remove_reference_t<decltype(b)>::operation>) b.cache.clear();
+        };
+        (clear(std::get<bucket<Ops>>(buckets_)), ...);
+    }
 
     std::tuple<bucket<Ops>...> buckets_;
 };

@@ -69,6 +69,15 @@ requires(operations<Ops...>::template contains<Op>) struct yield_traits<Op, oper
     template <bool Owned, class Item>
     static void enroll(Item& op, slots& s, waiter& w, context<operations<Ops...>>& ctx) {
         auto& b = ctx.template bucket_for<Op>();
+        if constexpr (caches_v<Op>) {
+            // Answered at once: nothing to wait for, no round.
+            if (auto hit = b.cache.find(static_cast<Op const&>(op)); hit != b.cache.end()) {
+                s.value.emplace(hit->second);
+                ++b.stats.cache_hits;
+                ++ctx.counters.cache_hits;
+                return;
+            }
+        }
         if constexpr (Owned) {
             b.push(std::move(op), {&s, &w});
         } else {

@@ -6,6 +6,8 @@
 #include <batch/error.hpp>
 #include <batch/executor.hpp>
 #include <batch/gen.hpp>
+#include <batch/memo.hpp>
 #include <batch/operation.hpp>
 #include <batch/outcome.hpp>
+#include <batch/shared.hpp>
 #include <batch/stats.hpp>

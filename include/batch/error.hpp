@@ -24,4 +24,10 @@ public:
     using error::error;
 };
 
+/// A run could not finish because generators wait on each other through a shared generator.
+class cycle_error : public error {
+public:
+    using error::error;
+};
+
 } // namespace batch

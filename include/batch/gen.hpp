@@ -33,7 +33,10 @@ struct promise_base {
         template <class Promise>
         static void await_suspend(std::coroutine_handle<Promise> h) noexcept {
             auto& p = h.promise();
-            if (p.parent) p.ctx->complete(*p.parent);
+            if (p.parent) {
+                --p.ctx->live_generators;
+                p.ctx->complete(*p.parent);
+            }
         }
 
         static constexpr void await_resume() noexcept {}

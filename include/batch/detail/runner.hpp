@@ -8,6 +8,7 @@
 #include <batch/gen.hpp>
 
 #include <exception>
+#include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -42,7 +43,14 @@ public:
             this->reset_bucket_stats();
             run_guard guard{*this};
             yield_awaiter<item, Ops, !std::is_lvalue_reference_v<Yielded>> root(this, std::forward<Yielded>(x));
-            if (root.await_suspend(nullptr)) drive(root);
+            try {
+                if (root.await_suspend(nullptr)) drive(root);
+            } catch (...) {
+                // Pending work refers to frames about to go: drop it before releasing them.
+                this->clear_buckets();
+                this->release_shared(std::current_exception());
+                throw;
+            }
             return root.await_resume();
         }
     }
@@ -64,6 +72,7 @@ private:
         runner& r;
         ~run_guard() {
             r.clear_buckets();
+            r.release_shared(nullptr);
             r.drivers_.clear();
             r.running_ = false;
         }
@@ -77,8 +86,9 @@ private:
             if (root.done()) return;
             std::erase_if(drivers_, [](auto const& d) { return gen_access::handle(d).done(); });
             if (this->idle()) {
-                throw error("batch: the run cannot make progress: generators are waiting but no "
-                            "operation is pending");
+                throw cycle_error("batch: the run cannot finish: " + std::to_string(this->live_generators)
+                                  + " generators wait on each other through a shared generator that waits "
+                                    "(directly or through others) on itself");
             }
             ++this->counters.rounds;
             static_cast<Derived&>(*this).dispatch_round();

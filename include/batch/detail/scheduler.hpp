@@ -5,6 +5,7 @@
 #include <coroutine>
 #include <cstddef>
 #include <exception>
+#include <memory>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -34,6 +35,18 @@ template <class S>
 struct target {
     slot<S>* result;
     waiter* owner;
+};
+
+/// A shared generator as the scheduler sees it: something a failed run must stop and release.
+class shared_base {
+public:
+    /// Ends a shared generator that its run can no longer drive: it keeps `e` as its outcome,
+    /// and its frames (and the handles they hold) are destroyed.
+    virtual void abandon(std::exception_ptr e) noexcept = 0;
+    [[nodiscard]] virtual bool finished() const noexcept = 0;
+
+protected:
+    ~shared_base() = default;
 };
 
 /// The part of an executor that does not depend on the operation types: the queue of
@@ -93,17 +106,32 @@ public:
     [[nodiscard]] std::exception_ptr const& fatal() const noexcept { return fatal_; }
 
     run_stats counters;
+    std::size_t live_generators = 0; ///< Started and not finished, in this run.
+
+    /// Remembers a shared generator this run started, to release it if the run fails.
+    void track(std::shared_ptr<shared_base> s) { shared_started_.push_back(std::move(s)); }
 
 protected:
     void reset_run() {
         ready_.clear();
         fatal_ = nullptr;
         counters = {};
+        live_generators = 0;
+    }
+
+    /// Ends every shared generator this run started and did not finish, with `e`; then forgets them.
+    void release_shared(std::exception_ptr const& e) noexcept {
+        auto started = std::move(shared_started_);
+        shared_started_.clear();
+        for (auto& s : started) {
+            if (!s->finished()) s->abandon(e);
+        }
     }
 
 private:
     std::vector<std::coroutine_handle<>> ready_;
     std::exception_ptr fatal_;
+    std::vector<std::shared_ptr<shared_base>> shared_started_;
 };
 
 } // namespace batch::detail

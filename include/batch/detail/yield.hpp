@@ -122,6 +122,7 @@ struct yield_traits<gen<U, Ops>, Ops> {
         p.parent = &w;
         p.started = true;
         ++ctx.counters.generators;
+        ++ctx.live_generators;
         ++w.remaining;
     }
 
@@ -129,6 +130,7 @@ struct yield_traits<gen<U, Ops>, Ops> {
         if (auto const h = gen_access::handle(g); h && h.promise().parent == &w) {
             auto& p = h.promise();
             --p.ctx->counters.generators;
+            --p.ctx->live_generators;
             p.ctx = nullptr;
             p.parent = nullptr;
             p.started = false;

@@ -1,0 +1,203 @@
+#pragma once
+
+#include <batch/detail/context.hpp>
+#include <batch/detail/fwd.hpp>
+#include <batch/detail/scheduler.hpp>
+#include <batch/detail/yield.hpp>
+#include <batch/error.hpp>
+#include <batch/gen.hpp>
+#include <batch/operation.hpp>
+
+#include <algorithm>
+#include <concepts>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace batch {
+
+template <class T, class Ops>
+class shared;
+
+namespace detail {
+
+/// The one run of a shared generator: its body, who waits for it, and its outcome once done.
+template <class T, class Ops>
+class shared_state final : public shared_base, public std::enable_shared_from_this<shared_state<T, Ops>> {
+public:
+    explicit shared_state(gen<T, Ops> body) : body_(std::move(body)) {}
+    ~shared_state() = default;
+
+    // Enrols the yield `w` of the run `ctx`: starts the body, waits for it, or finds it done.
+    void enroll(waiter& w, context<Ops>& ctx) {
+        switch (status_) {
+        case status::done:
+            return;
+        case status::running:
+            if (driver_ctx_ != &ctx) {
+                throw usage_error("batch: yielded a batch::shared generator that another executor's run is "
+                                  "driving; yield it from that run, or after that run has finished it");
+            }
+            waiters_.push_back(&w);
+            ++w.remaining;
+            return;
+        case status::idle:
+            waiters_.push_back(&w);
+            try {
+                ctx.track(this->shared_from_this());
+                driver_ = drive();
+                auto const h = gen_access::handle(driver_);
+                h.promise().ctx = &ctx;
+                h.promise().started = true;
+                ctx.schedule(h);
+            } catch (...) {
+                waiters_.pop_back();
+                driver_ = {};
+                throw;
+            }
+            status_ = status::running;
+            driver_ctx_ = &ctx;
+            starter_ = &w;
+            ++w.remaining;
+            return;
+        }
+    }
+
+    // Undoes `enroll` for a yield that failed part-way.
+    void disown(waiter const& w) noexcept {
+        std::erase(waiters_, &w);
+        if (status_ == status::running && starter_ == &w) {
+            driver_ = {};
+            status_ = status::idle;
+            driver_ctx_ = nullptr;
+            starter_ = nullptr;
+        }
+    }
+
+    T take() const {
+        if (error_) std::rethrow_exception(error_);
+        if constexpr (!std::is_void_v<T>) return *value_;
+    }
+
+    void abandon(std::exception_ptr e) noexcept override {
+        error_ = e ? std::move(e)
+                   : std::make_exception_ptr(error("batch: a shared generator's run ended before it finished"));
+        status_ = status::done;
+        waiters_.clear();
+        driver_ctx_ = nullptr;
+        // Destroying the frames drops the handles they hold, which may own this state: keep it.
+        auto const keep = this->shared_from_this();
+        driver_ = {};
+        body_ = {};
+    }
+
+    [[nodiscard]] bool finished() const noexcept override { return status_ == status::done; }
+
+private:
+    enum class status { idle, running, done };
+
+    // Runs the body once, keeps its outcome, then wakes every yield that waits for it.
+    gen<void, Ops> drive() {
+        try {
+            if constexpr (std::is_void_v<T>) {
+                co_yield body_;
+            } else {
+                T value = co_yield body_;
+                value_.emplace(std::move(value));
+            }
+        } catch (...) {
+            error_ = std::current_exception();
+        }
+        status_ = status::done;
+        auto* const ctx = driver_ctx_;
+        driver_ctx_ = nullptr;
+        for (waiter* w : std::exchange(waiters_, {})) ctx->complete(*w);
+    }
+
+    gen<T, Ops> body_;
+    gen<void, Ops> driver_;
+    status status_ = status::idle;
+    context<Ops>* driver_ctx_ = nullptr;
+    waiter const* starter_ = nullptr;
+    std::vector<waiter*> waiters_;
+    std::optional<stored_t<T>> value_;
+    std::exception_ptr error_;
+};
+
+struct shared_access {
+    template <class S>
+    static auto* state(S const& s) noexcept {
+        return s.state_.get();
+    }
+};
+
+// A shared generator: runs once; every yield of any copy gets its kept result.
+template <class T, class Ops>
+struct yield_traits<shared<T, Ops>, Ops> {
+    static constexpr bool valid = true;
+    using result = T;
+    using slots = no_slots;
+
+    template <bool Owned>
+    static void enroll(shared<T, Ops> const& s, slots&, waiter& w, context<Ops>& ctx) {
+        auto* const state = shared_access::state(s);
+        if (!state) throw usage_error("batch: yielded or ran an empty batch::shared; make it with batch::share");
+        state->enroll(w, ctx);
+    }
+
+    static void disown(shared<T, Ops> const& s, waiter const& w) noexcept {
+        if (auto* const state = shared_access::state(s)) state->disown(w);
+    }
+
+    template <bool Owned>
+    static result take(shared<T, Ops> const& s, slots&) {
+        return shared_access::state(s)->take();
+    }
+};
+
+} // namespace detail
+
+/// A copyable handle to a generator that runs once however many times it is yielded: every
+/// yield, in this run or a later one, on this executor or another, gets its kept result or
+/// exception.
+template <class T, class Ops>
+class shared {
+    static_assert(std::is_void_v<T> || std::copy_constructible<T>,
+                  "batch: batch::shared<T, Ops> gives its result to every yield, so T must be copyable");
+
+public:
+    using value_type = T;
+    using operation_set = Ops;
+
+    /// An empty handle; yielding it throws `batch::usage_error`.
+    shared() noexcept = default;
+
+    /// True unless empty.
+    [[nodiscard]] bool valid() const noexcept { return static_cast<bool>(state_); }
+
+    friend bool operator==(shared const&, shared const&) = default;
+
+private:
+    template <class U, class O>
+    friend shared<U, O> share(gen<U, O> g);
+    friend detail::shared_access;
+
+    explicit shared(std::shared_ptr<detail::shared_state<T, Ops>> state) noexcept : state_(std::move(state)) {}
+
+    std::shared_ptr<detail::shared_state<T, Ops>> state_;
+};
+
+/// Makes `g` shareable: the returned handle may be copied and yielded from any number of
+/// generators; `g` runs once.
+template <class T, class Ops>
+[[nodiscard]] shared<T, Ops> share(gen<T, Ops> g) {
+    auto const h = detail::gen_access::handle(g);
+    if (!h) throw usage_error("batch: share was given a moved-from or empty batch::gen");
+    if (h.promise().started) throw usage_error("batch: share was given a batch::gen that has already started");
+    return shared<T, Ops>(std::make_shared<detail::shared_state<T, Ops>>(std::move(g)));
+}
+
+} // namespace batch

@@ -27,6 +27,24 @@ struct get_n {
     using result_type = int;
 };
 
+/// The `get` of W1 with deduplication switched on (the keys are distinct, so this measures
+/// what the feature costs when it finds nothing to merge).
+struct dedup_get {
+    int key;
+    using result_type = int;
+    static constexpr bool deduplicate = true;
+    bool operator==(dedup_get const&) const = default;
+};
+
+} // namespace
+
+template <>
+struct std::hash<dedup_get> {
+    std::size_t operator()(dedup_get const& g) const noexcept { return std::hash<int>{}(g.key); }
+};
+
+namespace {
+
 /// Answers `key * 2` through a buffer it reuses: no allocation per call.
 struct get_batcher {
     std::vector<int> keys;
@@ -50,7 +68,7 @@ struct identity_batcher {
     }
 };
 
-using ops = batch::operations<get, identity>;
+using ops = batch::operations<get, identity, dedup_get>;
 template <class T>
 using gen = batch::gen<T, ops>;
 
@@ -64,6 +82,32 @@ gen<std::int64_t> w1_root(int n) {
     std::vector<gen<int>> children;
     children.reserve(static_cast<std::size_t>(n));
     for (int i = 0; i < n; ++i) children.push_back(w1_child(i));
+    auto results = co_yield std::move(children);
+    std::int64_t sum = 0;
+    for (int r : results) sum += r;
+    co_return sum;
+}
+
+// W1 with a deduplicating operation type, and with each child shared.
+gen<int> w1_dedup_child(int i) {
+    int r = co_yield dedup_get{i};
+    co_return r + 1;
+}
+
+gen<std::int64_t> w1_dedup_root(int n) {
+    std::vector<gen<int>> children;
+    children.reserve(static_cast<std::size_t>(n));
+    for (int i = 0; i < n; ++i) children.push_back(w1_dedup_child(i));
+    auto results = co_yield std::move(children);
+    std::int64_t sum = 0;
+    for (int r : results) sum += r;
+    co_return sum;
+}
+
+gen<std::int64_t> w1_shared_root(int n) {
+    std::vector<batch::shared<int, ops>> children;
+    children.reserve(static_cast<std::size_t>(n));
+    for (int i = 0; i < n; ++i) children.push_back(batch::share(w1_child(i)));
     auto results = co_yield std::move(children);
     std::int64_t sum = 0;
     for (int r : results) sum += r;
@@ -156,6 +200,20 @@ auto make_ops_executor() { return batch::make_executor<ops>(get_batcher{}, ident
             s.counters["peak_bytes_per_gen"] = bench::cold_peak_bytes([&] { ex.run(w1_root(n)); }) / n;
             run_typed(
                 s, ex, [n] { return w1_root(n); }, static_cast<std::size_t>(n), std::int64_t{n} * n);
+        })->Arg(n);
+    }
+    for (auto n : bench::w1_sizes) {
+        benchmark::RegisterBenchmark("W1_fanout/typed_dedup", [](benchmark::State& s) {
+            auto const n = static_cast<int>(s.range(0));
+            auto ex = make_ops_executor();
+            run_typed(
+                s, ex, [n] { return w1_dedup_root(n); }, static_cast<std::size_t>(n), std::int64_t{n} * n);
+        })->Arg(n);
+        benchmark::RegisterBenchmark("W1_fanout/typed_shared", [](benchmark::State& s) {
+            auto const n = static_cast<int>(s.range(0));
+            auto ex = make_ops_executor();
+            run_typed(
+                s, ex, [n] { return w1_shared_root(n); }, static_cast<std::size_t>(n), std::int64_t{n} * n);
         })->Arg(n);
     }
     benchmark::RegisterBenchmark("W2_spouses/typed", [](benchmark::State& s) {

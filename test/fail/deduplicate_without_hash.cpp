@@ -1,0 +1,24 @@
+// expect: batch: an operation type with deduplicate or cacheable needs operator==, a std::hash
+#include "common.hpp"
+
+#include <functional>
+
+struct merged {
+    int key;
+    using result_type = int;
+    static constexpr bool deduplicate = true;
+    bool operator==(merged const&) const = default;
+};
+
+#ifndef BATCH_COMPILE_FAIL
+template <>
+struct std::hash<merged> {
+    std::size_t operator()(merged const& m) const noexcept { return std::hash<int>{}(m.key); }
+};
+#endif
+
+int runs() {
+    auto ex = batch::make_executor<batch::operations<merged>>(
+        [](std::span<merged const> in) { return std::vector<int>(in.size()); });
+    return ex.run(merged{1});
+}

@@ -140,9 +140,9 @@ BOOST_AUTO_TEST_CASE(empty_or_misused_handles_are_usage_errors) {
     BOOST_CHECK_THROW(ex.run(shared_int{}), batch::usage_error);
     auto g = body(1);
     auto moved = std::move(g);
-    BOOST_CHECK_THROW(batch::share(std::move(g)), batch::usage_error);
+    BOOST_CHECK_THROW(static_cast<void>(batch::share(std::move(g))), batch::usage_error);
     ex.run(moved);
-    BOOST_CHECK_THROW(batch::share(std::move(moved)), batch::usage_error);
+    BOOST_CHECK_THROW(static_cast<void>(batch::share(std::move(moved))), batch::usage_error);
 }
 
 namespace {

@@ -28,7 +28,7 @@ public:
         for (std::size_t c = 0; c < classes; ++c) {
             while (node* n = free_[c]) {
                 free_[c] = n->next;
-                ::operator delete(static_cast<void*>(n), block_size(c));
+                release(n, block_size(c));
             }
         }
     }
@@ -48,7 +48,7 @@ public:
     void deallocate(void* p, std::size_t size) noexcept {
         std::size_t const c = class_of(size);
         if (c >= classes) {
-            ::operator delete(p, size);
+            release(p, size);
             return;
         }
         // When full, make room by freeing from the class that holds the most, so that frames
@@ -56,7 +56,7 @@ public:
         while (cached_ + block_size(c) > BATCH_FRAME_CACHE_BYTES && evict_one()) {
         }
         if (cached_ + block_size(c) > BATCH_FRAME_CACHE_BYTES) {
-            ::operator delete(p, block_size(c));
+            release(p, block_size(c));
             return;
         }
         free_[c] = ::new (p) node{free_[c]};
@@ -89,8 +89,16 @@ private:
         free_[fullest] = n->next;
         --count_[fullest];
         cached_ -= block_size(fullest);
-        ::operator delete(static_cast<void*>(n), block_size(fullest));
+        release(n, block_size(fullest));
         return true;
+    }
+
+    static void release(void* p, [[maybe_unused]] std::size_t size) noexcept {
+#if defined(__cpp_sized_deallocation)
+        ::operator delete(p, size);
+#else
+        ::operator delete(p); // clang without -fsized-deallocation
+#endif
     }
 
     static constexpr std::size_t class_of(std::size_t size) noexcept { return (size + granule - 1) / granule; }

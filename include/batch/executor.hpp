@@ -13,6 +13,7 @@
 #include <batch/stats.hpp>
 
 #include <algorithm>
+#include <bit>
 #include <cstddef>
 #include <exception>
 #include <functional>
@@ -156,19 +157,35 @@ private:
         if constexpr (deduplicates_v<Op>) {
             static_assert(deduplicable<Op>, "batch: an operation type with deduplicate or cacheable needs "
                                             "operator==, a std::hash specialisation and a copyable result_type");
-            struct by_value {
-                std::size_t operator()(Op const* op) const { return std::hash<Op>{}(*op); }
-                bool operator()(Op const* a, Op const* b) const { return *a == *b; }
-            };
-            std::unordered_map<Op const*, std::size_t, by_value, by_value> seen;
-            std::vector<std::size_t> which(ops.size());
-            std::vector<std::size_t> first; // the first operation of each distinct value
-            for (std::size_t i = 0; i < ops.size(); ++i) {
-                auto const [it, fresh] = seen.try_emplace(&ops[i], first.size());
-                if (fresh) first.push_back(i);
-                which[i] = it->second;
+            auto& space = b.merging;
+            std::size_t const n = ops.size();
+            std::size_t const capacity = std::bit_ceil(std::max<std::size_t>(16, 2 * n));
+            space.table.assign(capacity, 0);
+            space.which.resize(n);
+            space.first.clear();
+            auto& which = space.which;
+            auto& first = space.first;
+            for (std::size_t i = 0; i < n; ++i) {
+                for (std::size_t h = std::hash<Op>{}(ops[i]) & (capacity - 1);; h = (h + 1) & (capacity - 1)) {
+                    std::size_t const slot = space.table[h];
+                    if (slot == 0) {
+                        first.push_back(i);
+                        space.table[h] = first.size();
+                        which[i] = first.size() - 1;
+                        break;
+                    }
+                    if (ops[first[slot - 1]] == ops[i]) {
+                        which[i] = slot - 1;
+                        break;
+                    }
+                }
             }
             std::size_t const merged = ops.size() - first.size();
+            if (merged == 0) {
+                std::vector<std::size_t> none;
+                call_in_chunks<Op>(b, ops, targets, none);
+                return;
+            }
             this->counters.deduplicated += merged;
             b.stats.deduplicated += merged;
             // Targets ordered by distinct operation: offsets[u] is where operation u's begin.
@@ -176,7 +193,8 @@ private:
             for (std::size_t u : which) ++offsets[u + 1];
             for (std::size_t u = 0; u < first.size(); ++u) offsets[u + 1] += offsets[u];
             std::vector<target_t<Op>> ordered(targets.size());
-            std::vector<std::size_t> fill(offsets.begin(), offsets.end() - 1);
+            auto& fill = space.fill;
+            fill.assign(offsets.begin(), offsets.end() - 1);
             for (std::size_t i = 0; i < ops.size(); ++i) ordered[fill[which[i]]++] = targets[i];
             std::vector<Op> distinct;
             distinct.reserve(first.size());

@@ -41,11 +41,11 @@ public:
                 throw usage_error("batch: yielded a batch::shared generator that another executor's run is "
                                   "driving; yield it from that run, or after that run has finished it");
             }
-            waiters_.push_back(&w);
+            add_waiter(w);
             ++w.remaining;
             return;
         case status::idle:
-            waiters_.push_back(&w);
+            add_waiter(w);
             try {
                 ctx.track(this->shared_from_this());
                 driver_ = drive();
@@ -54,7 +54,7 @@ public:
                 h.promise().started = true;
                 ctx.schedule(h);
             } catch (...) {
-                waiters_.pop_back();
+                remove_waiter(w);
                 driver_ = {};
                 throw;
             }
@@ -68,7 +68,7 @@ public:
 
     // Undoes `enroll` for a yield that failed part-way.
     void disown(waiter const& w) noexcept {
-        std::erase(waiters_, &w);
+        remove_waiter(w);
         if (status_ == status::running && starter_ == &w) {
             driver_ = {};
             status_ = status::idle;
@@ -86,7 +86,8 @@ public:
         error_ = e ? std::move(e)
                    : std::make_exception_ptr(error("batch: a shared generator's run ended before it finished"));
         status_ = status::done;
-        waiters_.clear();
+        first_waiter_ = nullptr;
+        more_waiters_.clear();
         driver_ctx_ = nullptr;
         // Destroying the frames drops the handles they hold, which may own this state: keep it.
         auto const keep = this->shared_from_this();
@@ -98,6 +99,22 @@ public:
 
 private:
     enum class status { idle, running, done };
+
+    void add_waiter(waiter& w) {
+        if (!first_waiter_) {
+            first_waiter_ = &w;
+        } else {
+            more_waiters_.push_back(&w);
+        }
+    }
+
+    void remove_waiter(waiter const& w) noexcept {
+        if (first_waiter_ == &w) {
+            first_waiter_ = nullptr;
+        } else {
+            std::erase(more_waiters_, &w);
+        }
+    }
 
     // Runs the body once, keeps its outcome, then wakes every yield that waits for it.
     gen<void, Ops> drive() {
@@ -114,7 +131,8 @@ private:
         status_ = status::done;
         auto* const ctx = driver_ctx_;
         driver_ctx_ = nullptr;
-        for (waiter* w : std::exchange(waiters_, {})) ctx->complete(*w);
+        if (auto* w = std::exchange(first_waiter_, nullptr)) ctx->complete(*w);
+        for (waiter* w : std::exchange(more_waiters_, {})) ctx->complete(*w);
     }
 
     gen<T, Ops> body_;
@@ -122,7 +140,8 @@ private:
     status status_ = status::idle;
     context<Ops>* driver_ctx_ = nullptr;
     waiter const* starter_ = nullptr;
-    std::vector<waiter*> waiters_;
+    waiter* first_waiter_ = nullptr;    ///< Most shared generators have one waiter at a time:
+    std::vector<waiter*> more_waiters_; ///< no allocation for it.
     std::optional<stored_t<T>> value_;
     std::exception_ptr error_;
 };

@@ -38,6 +38,16 @@ struct bucket {
     std::vector<target<stored>> flight_targets;
     operation_stats stats;
 
+    /// Working space for merging identical operations, kept to reuse its capacity.
+    struct merge_space {
+        std::vector<std::size_t> table; ///< Open addressing: 1 + index into `first`, or 0.
+        std::vector<std::size_t> which; ///< For each operation, its distinct value.
+        std::vector<std::size_t> first; ///< For each distinct value, its first operation.
+        std::vector<std::size_t> fill;
+    };
+    struct no_merge_space {};
+    [[no_unique_address]] std::conditional_t<deduplicates_v<Op>, merge_space, no_merge_space> merging;
+
     /// Results remembered across runs, for a cacheable operation type.
     struct no_cache {};
     [[no_unique_address]] std::conditional_t<caches_v<Op>, std::unordered_map<Op, stored>, no_cache> cache;

@@ -12,8 +12,10 @@ std::atomic<std::size_t> allocation_count{0};
 std::atomic<std::size_t> live{0};
 std::atomic<std::size_t> peak{0};
 
-void* counted_allocate(std::size_t size) {
-    void* p = std::malloc(size == 0 ? 1 : size);
+void* counted_allocate(std::size_t size, std::size_t alignment = 0) {
+    if (size == 0) size = 1;
+    void* p =
+        alignment ? std::aligned_alloc(alignment, (size + alignment - 1) / alignment * alignment) : std::malloc(size);
     if (!p) throw std::bad_alloc();
     allocation_count.fetch_add(1, std::memory_order_relaxed);
     std::size_t const now = live.fetch_add(malloc_usable_size(p), std::memory_order_relaxed) + malloc_usable_size(p);
@@ -48,3 +50,11 @@ void operator delete(void* p) noexcept { counted_free(p); }
 void operator delete[](void* p) noexcept { counted_free(p); }
 void operator delete(void* p, std::size_t) noexcept { counted_free(p); }
 void operator delete[](void* p, std::size_t) noexcept { counted_free(p); }
+void* operator new(std::size_t size, std::align_val_t a) { return counted_allocate(size, static_cast<std::size_t>(a)); }
+void* operator new[](std::size_t size, std::align_val_t a) {
+    return counted_allocate(size, static_cast<std::size_t>(a));
+}
+void operator delete(void* p, std::align_val_t) noexcept { counted_free(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { counted_free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { counted_free(p); }
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { counted_free(p); }

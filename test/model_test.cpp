@@ -1,14 +1,17 @@
 #define BOOST_TEST_MODULE model
 // Model-based testing: random programs (trees of generators that yield operations, fan out,
-// throw and catch) run through the executor and through a small, obviously correct model that
+// throw and catch) run through both executors and through a small, obviously correct model that
 // computes each program's outcome, its rounds and its batcher calls per type. Batchers fail at
 // random: whole calls, single operations, and wrong result counts. A failing seed is printed;
 // BATCH_MODEL_SEED=n reruns it, BATCH_MODEL_PROGRAMS=n sets how many programs run.
 #include "support.hpp"
 
+#include <batch/dynamic/executor.hpp>
+
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
+#include <any>
 #include <cstdint>
 #include <cstdlib>
 #include <map>
@@ -17,6 +20,7 @@
 #include <set>
 #include <span>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace {
@@ -211,16 +215,17 @@ std::int64_t code_of(std::exception_ptr const& e) {
     }
 }
 
-mgen<std::int64_t> run_steps(std::vector<step> const& steps) {
+template <class World>
+typename World::template gen<std::int64_t> run_steps(std::vector<step> const& steps) {
     std::int64_t sum = 0;
     for (auto const& s : steps) {
         switch (s.kind) {
         case step::operation:
             if (s.type == 0) {
-                std::int64_t v = co_yield op_a{s.key};
+                std::int64_t v = co_yield World::make_a(s.key);
                 sum += v;
             } else {
-                std::int64_t v = co_yield op_b{s.key};
+                std::int64_t v = co_yield World::make_b(s.key);
                 sum += v;
             }
             break;
@@ -230,7 +235,8 @@ mgen<std::int64_t> run_steps(std::vector<step> const& steps) {
             std::exception_ptr failure;
             std::int64_t v = 0;
             try {
-                v = co_yield run_steps(s.body);
+                std::int64_t const got = co_yield run_steps<World>(s.body); // `v = co_yield` crashes g++ 12
+                v = got;
             } catch (...) {
                 failure = std::current_exception();
             }
@@ -238,12 +244,12 @@ mgen<std::int64_t> run_steps(std::vector<step> const& steps) {
             break;
         }
         case step::parallel: {
-            std::vector<mgen<std::int64_t>> kids;
-            for (auto const& kid : s.kids) kids.push_back(run_steps(kid->steps));
-            std::vector<op_a> as;
-            for (int key : s.a_keys) as.push_back(op_a{key});
-            std::vector<op_b> bs;
-            for (int key : s.b_keys) bs.push_back(op_b{key});
+            std::vector<typename World::template gen<std::int64_t>> kids;
+            for (auto const& kid : s.kids) kids.push_back(run_steps<World>(kid->steps));
+            std::vector<typename World::a_op> as;
+            for (int key : s.a_keys) as.push_back(World::make_a(key));
+            std::vector<typename World::b_op> bs;
+            for (int key : s.b_keys) bs.push_back(World::make_b(key));
             auto [kv, av, bv] = co_yield hana::make_tuple(std::move(kids), std::move(as), std::move(bs));
             for (auto v : kv) sum += v;
             for (auto v : av) sum += v;
@@ -254,6 +260,84 @@ mgen<std::int64_t> run_steps(std::vector<step> const& steps) {
     }
     co_return sum;
 }
+
+/// The typed executor.
+struct typed_world {
+    template <class T>
+    using gen = mgen<T>;
+    using a_op = op_a;
+    using b_op = op_b;
+
+    static op_a make_a(int key) { return op_a{key}; }
+    static op_b make_b(int key) { return op_b{key}; }
+
+    std::shared_ptr<batch::run_stats const*> stats = std::make_shared<batch::run_stats const*>(nullptr);
+    batch::executor<model_ops, rule_batcher<op_a>, rule_batcher<op_b>> ex =
+        batch::make_executor<model_ops>(rule_batcher<op_a>{0, stats}, rule_batcher<op_b>{1, stats});
+
+    typed_world() { *stats = &ex.stats(); }
+    std::size_t calls(int type) const { return type ? ex.stats_of<op_b>().batches : ex.stats_of<op_a>().batches; }
+    void new_run() {}
+};
+
+namespace dyn = batch::dynamic;
+
+/// The same rules as a runtime-typed batcher.
+struct dynamic_rule final : dyn::batcher {
+    int type = 0;
+    batch::run_stats const* stats = nullptr;
+    std::size_t calls = 0;
+    std::vector<std::any> batch(std::span<dyn::operation const* const> in) override;
+};
+
+struct dynamic_op final : dyn::operation_of<std::int64_t> {
+    int key;
+    dynamic_rule* server;
+    dynamic_op(int k, dynamic_rule* s) : key(k), server(s) {}
+    dyn::batcher& get_batcher() const override { return *server; }
+};
+
+std::vector<std::any> dynamic_rule::batch(std::span<dyn::operation const* const> in) {
+    ++calls;
+    std::size_t const round = stats->rounds;
+    if (call_throws(round, type)) throw coded{call_code(round, type)};
+    std::vector<std::any> out;
+    for (auto const* op : in) {
+        int const key = static_cast<dynamic_op const*>(op)->key;
+        if (fails_alone(key)) {
+            out.emplace_back(std::make_exception_ptr(coded{alone_code(key)}));
+        } else {
+            out.emplace_back(value_of(type, key));
+        }
+    }
+    if (call_miscounts(round, type)) out.emplace_back(std::int64_t{0});
+    return out;
+}
+
+/// The runtime-typed baseline.
+struct dynamic_world {
+    template <class T>
+    using gen = dyn::gen<T>;
+    using a_op = dynamic_op;
+    using b_op = dynamic_op;
+
+    static inline dynamic_rule rules[2];
+    static dynamic_op make_a(int key) { return dynamic_op(key, &rules[0]); }
+    static dynamic_op make_b(int key) { return dynamic_op(key, &rules[1]); }
+
+    dyn::executor ex;
+
+    dynamic_world() {
+        for (int t = 0; t < 2; ++t) {
+            rules[t].type = t;
+            rules[t].stats = &ex.stats();
+        }
+    }
+    std::size_t calls(int type) const { return rules[type].calls; }
+    void new_run() {
+        for (auto& r : rules) r.calls = 0;
+    }
+};
 
 /// The program, in a form a person can read, for a failing seed's report.
 std::string describe(std::vector<step> const& steps, int indent = 0) {
@@ -285,6 +369,35 @@ struct checked {
     std::size_t failures_expected = 0;
 };
 
+// Runs the program twice on one executor of `World` (a run must leave nothing behind).
+template <class World>
+bool check_in(unsigned seed, node const& program, outcome const& expected, std::size_t rounds, std::size_t calls_a,
+              std::size_t calls_b) {
+    World w;
+    for (int pass = 0; pass < 2; ++pass) {
+        w.new_run();
+        outcome got;
+        try {
+            got = {false, w.ex.run(run_steps<World>(program.steps))};
+        } catch (...) {
+            got = {true, code_of(std::current_exception())};
+        }
+        bool const same = got.failed == expected.failed && got.value == expected.value && w.ex.stats().rounds == rounds
+                          && w.calls(0) == calls_a && w.calls(1) == calls_b;
+        if (!same) {
+            BOOST_ERROR((std::is_same_v<World, typed_world> ? "typed" : "dynamic")
+                        << ", seed " << seed << " pass " << pass << ": expected "
+                        << (expected.failed ? "failure " : "value ") << expected.value << ", " << rounds
+                        << " rounds, calls " << calls_a << "/" << calls_b << "; got "
+                        << (got.failed ? "failure " : "value ") << got.value << ", " << w.ex.stats().rounds
+                        << " rounds, calls " << w.calls(0) << "/" << w.calls(1) << "\n"
+                        << describe(program.steps));
+            return false;
+        }
+    }
+    return true;
+}
+
 bool check_one(unsigned seed, checked& tally) {
     std::mt19937 r(seed);
     auto const program = random_node(r, 1 + static_cast<int>(r() % 4));
@@ -297,29 +410,8 @@ bool check_one(unsigned seed, checked& tally) {
         calls_b += types.count(1);
     }
 
-    auto stats = std::make_shared<batch::run_stats const*>(nullptr);
-    auto ex = batch::make_executor<model_ops>(rule_batcher<op_a>{0, stats}, rule_batcher<op_b>{1, stats});
-    *stats = &ex.stats();
-    for (int pass = 0; pass < 2; ++pass) { // twice on one executor: a run leaves nothing behind
-        outcome got;
-        try {
-            got = {false, ex.run(run_steps(program->steps))};
-        } catch (...) {
-            got = {true, code_of(std::current_exception())};
-        }
-        bool const same = got.failed == expected.failed && got.value == expected.value && ex.stats().rounds == rounds
-                          && ex.stats_of<op_a>().batches == calls_a && ex.stats_of<op_b>().batches == calls_b;
-        if (!same) {
-            BOOST_ERROR("seed " << seed << " pass " << pass << ": expected "
-                                << (expected.failed ? "failure " : "value ") << expected.value << ", " << rounds
-                                << " rounds, calls " << calls_a << "/" << calls_b << "; got "
-                                << (got.failed ? "failure " : "value ") << got.value << ", " << ex.stats().rounds
-                                << " rounds, calls " << ex.stats_of<op_a>().batches << "/"
-                                << ex.stats_of<op_b>().batches << "\n"
-                                << describe(program->steps));
-            return false;
-        }
-    }
+    if (!check_in<typed_world>(seed, *program, expected, rounds, calls_a, calls_b)) return false;
+    if (!check_in<dynamic_world>(seed, *program, expected, rounds, calls_a, calls_b)) return false;
     ++tally.programs;
     if (expected.failed) ++tally.failures_expected;
     return true;

@@ -1,9 +1,8 @@
 // The library: batch::make_executor with statically typed operations and buckets.
 #include "common.hpp"
+#include "workloads.hpp"
 
 #include <batch/batch.hpp>
-
-#include <boost/hana/tuple.hpp>
 
 #include <cstdint>
 #include <span>
@@ -11,18 +10,16 @@
 
 namespace {
 
-namespace hana = boost::hana;
-
-struct get {
+struct key_get {
     int key;
     using result_type = int;
 };
-struct identity {
+struct identity_op {
     int value;
     using result_type = int;
 };
 template <int Type>
-struct get_n {
+struct keyed_n {
     int key;
     using result_type = int;
 };
@@ -61,126 +58,47 @@ struct get_batcher {
 
 struct identity_batcher {
     std::vector<int> out;
-    std::span<int const> operator()(std::span<identity const> in) {
+    std::span<int const> operator()(std::span<identity_op const> in) {
         out.clear();
         for (auto const& op : in) out.push_back(op.value);
         return out;
     }
 };
 
-using ops = batch::operations<get, identity, dedup_get>;
+using ops = batch::operations<key_get, identity_op, dedup_get>;
 template <class T>
 using gen = batch::gen<T, ops>;
 
-// W1: the root yields N children at once; each yields one get.
-gen<int> w1_child(int i) {
-    int r = co_yield get{i};
-    co_return r + 1;
-}
+using wide_ops =
+    batch::operations<keyed_n<0>, keyed_n<1>, keyed_n<2>, keyed_n<3>, keyed_n<4>, keyed_n<5>, keyed_n<6>, keyed_n<7>>;
 
-gen<std::int64_t> w1_root(int n) {
-    std::vector<gen<int>> children;
-    children.reserve(static_cast<std::size_t>(n));
-    for (int i = 0; i < n; ++i) children.push_back(w1_child(i));
-    auto results = co_yield std::move(children);
-    std::int64_t sum = 0;
-    for (int r : results) sum += r;
-    co_return sum;
-}
+/// The workloads over statically typed operations.
+struct typed_world {
+    template <class T>
+    using gen = batch::gen<T, ops>;
+    template <class T>
+    using wide_gen = batch::gen<T, wide_ops>;
 
-// W1 with a deduplicating operation type, and with each child shared.
-gen<int> w1_dedup_child(int i) {
-    int r = co_yield dedup_get{i};
-    co_return r + 1;
-}
-
-gen<std::int64_t> w1_dedup_root(int n) {
-    std::vector<gen<int>> children;
-    children.reserve(static_cast<std::size_t>(n));
-    for (int i = 0; i < n; ++i) children.push_back(w1_dedup_child(i));
-    auto results = co_yield std::move(children);
-    std::int64_t sum = 0;
-    for (int r : results) sum += r;
-    co_return sum;
-}
-
-gen<std::int64_t> w1_shared_root(int n) {
-    std::vector<batch::shared<int, ops>> children;
-    children.reserve(static_cast<std::size_t>(n));
-    for (int i = 0; i < n; ++i) children.push_back(batch::share(w1_child(i)));
-    auto results = co_yield std::move(children);
-    std::int64_t sum = 0;
-    for (int r : results) sum += r;
-    co_return sum;
-}
-
-// W2: the original README at scale.
-gen<int> w2_user(int i) {
-    int r = co_yield get{i};
-    co_return r;
-}
-
-gen<int> w2_spouse(int i, int n) {
-    int r = co_yield get{1'000'000 + i};
-    int spouse = co_yield w2_user((r / 2 - 1'000'000 + 1) % n);
-    co_return spouse;
-}
-
-gen<int> w2_spouses(int i, int n) {
-    auto [u, s] = co_yield hana::make_tuple(w2_user(i), w2_spouse(i, n));
-    co_return u + s;
-}
-
-gen<std::int64_t> w2_root(int n) {
-    std::vector<gen<int>> children;
-    children.reserve(static_cast<std::size_t>(n));
-    for (int i = 0; i < n; ++i) children.push_back(w2_spouses(i, n));
-    auto results = co_yield std::move(children);
-    std::int64_t sum = 0;
-    for (int r : results) sum += r;
-    co_return sum;
-}
-
-// W3: N sequential yields.
-gen<std::int64_t> w3_chain(int n) {
-    std::int64_t sum = 0;
-    for (int i = 0; i < n; ++i) {
-        int r = co_yield get{i};
-        sum += r;
+    static key_get get(int key) { return {key}; }
+    static identity_op identity(int value) { return {value}; }
+    template <int Type>
+    static keyed_n<Type> get_n(int key) {
+        return {key};
     }
-    co_return sum;
-}
+};
 
-// W4: Fibonacci with operations at every node.
-gen<int> w4_fib(int n) {
-    if (n <= 1) {
-        int one = co_yield identity{1};
-        co_return one;
-    }
-    auto [i, j] = co_yield hana::make_tuple(identity{n - 1}, identity{n - 2});
-    auto [a, b] = co_yield hana::make_tuple(w4_fib(i), w4_fib(j));
-    co_return a + b;
-}
+/// W1 with a deduplicating operation type (its keys are distinct: this is the feature's cost).
+struct dedup_world : typed_world {
+    static dedup_get get(int key) { return {key}; }
+};
 
-// W5: eight operation types; each child yields one of each in a Hana tuple.
-using wide_ops = batch::operations<get_n<0>, get_n<1>, get_n<2>, get_n<3>, get_n<4>, get_n<5>, get_n<6>, get_n<7>>;
 template <class T>
-using wide_gen = batch::gen<T, wide_ops>;
+using gen = typed_world::gen<T>;
 
-wide_gen<int> w5_child(int i) {
-    auto [a, b, c, d, e, f, g, h] = co_yield hana::make_tuple(get_n<0>{i}, get_n<1>{i}, get_n<2>{i}, get_n<3>{i},
-                                                              get_n<4>{i}, get_n<5>{i}, get_n<6>{i}, get_n<7>{i});
-    co_return a + b + c + d + e + f + g + h;
-}
-
-wide_gen<std::int64_t> w5_root(int n) {
-    std::vector<wide_gen<int>> children;
-    children.reserve(static_cast<std::size_t>(n));
-    for (int i = 0; i < n; ++i) children.push_back(w5_child(i));
-    auto results = co_yield std::move(children);
-    std::int64_t sum = 0;
-    for (int r : results) sum += r;
-    co_return sum;
+// W1 with each child shared.
+gen<std::int64_t> w1_shared_root(int n) {
+    return bench::fan_out<gen<std::int64_t>, batch::shared<int, ops>>(
+        n, [](int i) { return batch::share(bench::w1_child<typed_world>(i)); });
 }
 
 template <class Executor, class Program>
@@ -197,9 +115,11 @@ auto make_ops_executor() { return batch::make_executor<ops>(get_batcher{}, ident
         benchmark::RegisterBenchmark("W1_fanout/typed", [](benchmark::State& s) {
             auto const n = static_cast<int>(s.range(0));
             auto ex = make_ops_executor();
-            s.counters["peak_bytes_per_gen"] = bench::cold_peak_bytes([&] { ex.run(w1_root(n)); }) / n;
+            s.counters["peak_bytes_per_gen"] =
+                bench::cold_peak_bytes([&] { ex.run(bench::w1_root<typed_world>(n)); }) / n;
             run_typed(
-                s, ex, [n] { return w1_root(n); }, static_cast<std::size_t>(n), std::int64_t{n} * n);
+                s, ex, [n] { return bench::w1_root<typed_world>(n); }, static_cast<std::size_t>(n),
+                std::int64_t{n} * n);
         })->Arg(n);
     }
     for (auto n : bench::w1_sizes) {
@@ -207,7 +127,8 @@ auto make_ops_executor() { return batch::make_executor<ops>(get_batcher{}, ident
             auto const n = static_cast<int>(s.range(0));
             auto ex = make_ops_executor();
             run_typed(
-                s, ex, [n] { return w1_dedup_root(n); }, static_cast<std::size_t>(n), std::int64_t{n} * n);
+                s, ex, [n] { return bench::w1_root<dedup_world>(n); }, static_cast<std::size_t>(n),
+                std::int64_t{n} * n);
         })->Arg(n);
         benchmark::RegisterBenchmark("W1_fanout/typed_shared", [](benchmark::State& s) {
             auto const n = static_cast<int>(s.range(0));
@@ -220,25 +141,28 @@ auto make_ops_executor() { return batch::make_executor<ops>(get_batcher{}, ident
         auto const n = static_cast<int>(s.range(0));
         auto ex = make_ops_executor();
         run_typed(
-            s, ex, [n] { return w2_root(n); }, static_cast<std::size_t>(3 * n), 2 * std::int64_t{n} * (n - 1));
+            s, ex, [n] { return bench::w2_root<typed_world>(n); }, static_cast<std::size_t>(3 * n),
+            2 * std::int64_t{n} * (n - 1));
     })->Arg(bench::w2_size);
     benchmark::RegisterBenchmark("W3_chain/typed", [](benchmark::State& s) {
         auto const n = static_cast<int>(s.range(0));
         auto ex = make_ops_executor();
         run_typed(
-            s, ex, [n] { return w3_chain(n); }, static_cast<std::size_t>(n), std::int64_t{n} * (n - 1));
+            s, ex, [n] { return bench::w3_chain<typed_world>(n); }, static_cast<std::size_t>(n),
+            std::int64_t{n} * (n - 1));
     })->Arg(bench::w3_size);
     benchmark::RegisterBenchmark("W4_fib/typed", [](benchmark::State& s) {
         auto const n = static_cast<int>(s.range(0));
         auto ex = make_ops_executor();
         run_typed(
-            s, ex, [n] { return w4_fib(n); }, 12'541, 4181);
+            s, ex, [n] { return bench::w4_fib<typed_world>(n); }, 12'541, 4181);
     })->Arg(bench::w4_depth);
     benchmark::RegisterBenchmark("W5_wide/typed", [](benchmark::State& s) {
         auto const n = static_cast<int>(s.range(0));
         auto ex = batch::make_executor<wide_ops>(get_batcher{});
         run_typed(
-            s, ex, [n] { return w5_root(n); }, static_cast<std::size_t>(8 * n), 8 * std::int64_t{n} * (n - 1));
+            s, ex, [n] { return bench::w5_root<typed_world>(n); }, static_cast<std::size_t>(8 * n),
+            8 * std::int64_t{n} * (n - 1));
     })->Arg(bench::w5_size);
     return true;
 }();

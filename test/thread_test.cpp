@@ -1,6 +1,7 @@
 #define BOOST_TEST_MODULE threads
-// Separate executors share no mutable state: eight threads, each with its own executor and its
-// own memo_cache, run programs at once (run under ThreadSanitizer in CI).
+// Separate executors share no mutable state: eight threads, each with its own executors and
+// memo caches, run programs at once (run under ThreadSanitizer in CI).
+#include "model.hpp"
 #include "support.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -9,6 +10,7 @@
 #include <cstdint>
 #include <random>
 #include <span>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -67,4 +69,23 @@ BOOST_AUTO_TEST_CASE(eight_threads_with_their_own_executors_and_caches) {
     }
     for (auto& th : pool) th.join();
     BOOST_TEST(failures.load() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(eight_threads_run_random_programs_through_both_executors) {
+    // Each program gets its own executors, shared generators and memo cache (see model.hpp).
+    constexpr unsigned threads = 8, programs = 250;
+    std::vector<std::string> errors(threads);
+    std::vector<std::thread> pool;
+    for (unsigned t = 0; t < threads; ++t) {
+        pool.emplace_back([t, &errors] {
+            for (unsigned seed = t * programs + 1; seed <= (t + 1) * programs && errors[t].empty(); ++seed) {
+                model::random_source src(seed);
+                if (auto why = model::check(model::make_program(src)); !why.empty()) {
+                    errors[t] = "seed " + std::to_string(seed) + ": " + why;
+                }
+            }
+        });
+    }
+    for (auto& th : pool) th.join();
+    for (auto const& e : errors) BOOST_TEST(e.empty(), e);
 }

@@ -4,9 +4,24 @@
 #include <cstddef>
 #include <new>
 
+#if defined(__SANITIZE_ADDRESS__)
+#define BATCH_DETAIL_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define BATCH_DETAIL_ASAN 1
+#endif
+#endif
+
 #ifndef BATCH_FRAME_CACHE_BYTES
-/// How many bytes of freed coroutine frames each thread keeps for reuse (64 MiB by default).
+#if defined(BATCH_DETAIL_ASAN)
+// Under AddressSanitizer every frame goes back to the allocator, so that a use of a destroyed
+// generator's frame is reported instead of landing in a recycled one.
+#define BATCH_FRAME_CACHE_BYTES 0
+#else
+/// How many bytes of freed coroutine frames each thread keeps for reuse (64 MiB by default; 0
+/// turns recycling off, e.g. for valgrind).
 #define BATCH_FRAME_CACHE_BYTES (std::size_t{64} << 20)
+#endif
 #endif
 
 namespace batch::detail {

@@ -141,3 +141,32 @@ BOOST_AUTO_TEST_CASE(clearing_a_cache_shared_by_two_functions_forgets_both) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_CASE(a_memoised_function_may_call_another_but_not_clear_the_cache) {
+    batch::memo_cache own;
+    auto inner = batch::memoize(own, [](int k) -> gen<int> {
+        int v = co_yield get{k};
+        co_return v;
+    });
+    // Calling `inner` while `outer`'s call is inside the cache: the same thread, so allowed.
+    auto outer = batch::memoize(own, [&inner](int k) -> gen<int> {
+        auto const first = inner(k);
+        return [](batch::shared<int, ops> s) -> gen<int> {
+            int v = co_yield s;
+            co_return v + 1;
+        }(first);
+    });
+    auto ex = make_test_executor();
+    BOOST_TEST(ex.run(outer(5)) == 11);
+    BOOST_TEST(own.size() == 2u);
+
+    auto clears = batch::memoize(own, [&own, &inner](int k) {
+        own.clear(); // would destroy the table this call is using
+        return [](batch::shared<int, ops> s) -> gen<int> {
+            int v = co_yield s;
+            co_return v;
+        }(inner(k));
+    });
+    BOOST_CHECK_THROW((void)clears(1), batch::usage_error);
+    BOOST_TEST(own.size() == 3u); // the failure is remembered for its key, and nothing was cleared
+}

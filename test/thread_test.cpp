@@ -1,6 +1,8 @@
 #define BOOST_TEST_MODULE threads
 // Separate executors share no mutable state: eight threads, each with its own executors and
-// memo caches, run programs at once (run under ThreadSanitizer in CI).
+// memo caches, run programs at once (run under ThreadSanitizer in CI). And the misuses the
+// library detects: a shared generator yielded from a second thread while the first runs it, and
+// a memo_cache entered from a second thread while the first is inside it.
 #include "model.hpp"
 #include "support.hpp"
 
@@ -8,6 +10,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <future>
 #include <random>
 #include <span>
 #include <string>
@@ -88,4 +91,76 @@ BOOST_AUTO_TEST_CASE(eight_threads_run_random_programs_through_both_executors) {
     }
     for (auto& th : pool) th.join();
     for (auto const& e : errors) BOOST_TEST(e.empty(), e);
+}
+
+namespace {
+
+/// Blocks in its batcher until told to go on: a run that stays in the middle of a round.
+struct gate {
+    std::promise<void> entered, go_on;
+};
+
+struct gated_get_batcher {
+    gate* g;
+    std::vector<int> operator()(std::span<get const> in) const {
+        g->entered.set_value();
+        g->go_on.get_future().wait();
+        std::vector<int> out;
+        for (auto const& op : in) out.push_back(op.key * 2);
+        return out;
+    }
+};
+
+gen<int> fetch(int k) {
+    int v = co_yield get{k};
+    co_return v;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(a_shared_generator_yielded_from_another_thread_while_it_runs_is_refused) {
+    gate g;
+    auto shared = batch::share(fetch(21));
+    std::promise<void> first_done;
+    int first_result = 0;
+    std::thread first([&] {
+        auto ex = batch::make_executor<ops>(gated_get_batcher{&g}, identity_batcher{}, put_batcher{});
+        first_result = ex.run(shared);
+        first_done.set_value();
+    });
+    g.entered.get_future().wait(); // the first thread's run is driving the shared generator
+    auto ex = make_test_executor();
+    BOOST_CHECK_THROW(ex.run(shared), batch::usage_error);
+    BOOST_CHECK_THROW(ex.run(hana::make_tuple(fetch(1), shared)), batch::usage_error);
+    g.go_on.set_value();
+    first_done.get_future().wait();
+    BOOST_TEST(ex.run(shared) == 42); // finished: its kept result, on this thread too
+    BOOST_TEST(ex.stats().batches == 0u);
+    first.join();
+    BOOST_TEST(first_result == 42);
+}
+
+BOOST_AUTO_TEST_CASE(a_memo_cache_entered_from_two_threads_at_once_is_refused) {
+    batch::memo_cache cache;
+    std::promise<void> inside, go_on;
+    auto slow = batch::memoize(cache, [&](int k) {
+        inside.set_value(); // the first thread is inside the cache
+        go_on.get_future().wait();
+        return fetch(k);
+    });
+    auto fast = batch::memoize(cache, [](int k) { return fetch(k); });
+    std::thread first([&] { (void)slow(1); });
+    inside.get_future().wait();
+    BOOST_CHECK_THROW((void)fast(2), batch::usage_error);
+    BOOST_CHECK_THROW((void)cache.size(), batch::usage_error);
+    BOOST_CHECK_THROW(cache.clear(), batch::usage_error);
+    go_on.set_value();
+    first.join();
+    // Handed over: this thread may use it now, and sees what the first thread put in.
+    BOOST_TEST(cache.size() == 1u);
+    auto ex = make_test_executor();
+    auto [one, two] = ex.run(hana::make_tuple(slow(1), fast(2)));
+    BOOST_TEST(one == 2);
+    BOOST_TEST(two == 4);
+    BOOST_TEST(cache.size() == 2u);
 }

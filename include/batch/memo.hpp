@@ -5,11 +5,13 @@
 #include <batch/gen.hpp>
 #include <batch/shared.hpp>
 
+#include <atomic>
 #include <cstddef>
 #include <exception>
 #include <functional>
 #include <memory>
 #include <ranges>
+#include <thread>
 #include <tuple>
 #include <type_traits>
 #include <typeindex>
@@ -66,19 +68,28 @@ struct memo_hash {
 } // namespace detail
 
 /// Remembers memoised generators by their arguments, for any number of functions (the original
-/// project's GeneratorCache). Used from one thread at a time; it must outlive the functions
-/// `memoize` made with it.
+/// project's GeneratorCache). It must outlive the functions `memoize` made with it.
+///
+/// Used from one thread at a time (it may be handed from one thread to another): a memoised
+/// call, `clear()` or `size()` made while another thread is inside one of them throws
+/// `batch::usage_error` instead of racing.
 class memo_cache {
 public:
     memo_cache() = default;
     memo_cache(memo_cache const&) = delete;
     memo_cache& operator=(memo_cache const&) = delete;
 
-    /// Forgets every remembered generator and exception, for every function.
-    void clear() noexcept { tables_.clear(); }
+    /// Forgets every remembered generator and exception, for every function. Not from inside
+    /// a memoised function's call (`batch::usage_error`).
+    void clear() {
+        in_use const guard(*this);
+        if (depth_ > 1) throw usage_error("batch: memo_cache::clear called from inside a memoised function's call");
+        tables_.clear();
+    }
 
     /// How many argument lists are remembered, over all functions.
-    [[nodiscard]] std::size_t size() const noexcept {
+    [[nodiscard]] std::size_t size() const {
+        in_use const guard(*this);
         std::size_t n = 0;
         for (auto const& [key, table] : tables_) n += table->size();
         return n;
@@ -87,6 +98,31 @@ public:
 private:
     template <class Fn>
     friend class memoized;
+
+    // Marks the cache as used by the calling thread while it lives (re-entrant on that thread:
+    // a memoised function may call another); another thread meanwhile gets a usage_error. The
+    // owner is taken with acquire and released with release, so handing the cache from one
+    // thread to another between uses is synchronised.
+    class in_use {
+    public:
+        explicit in_use(memo_cache const& c) : c_(c) {
+            auto const me = std::this_thread::get_id();
+            std::thread::id owner;
+            if (!c_.owner_.compare_exchange_strong(owner, me, std::memory_order_acquire) && owner != me) {
+                throw usage_error("batch: a memo_cache was used from two threads at once; give each thread its "
+                                  "own cache, or hand it over between uses");
+            }
+            ++c_.depth_;
+        }
+        in_use(in_use const&) = delete;
+        in_use& operator=(in_use const&) = delete;
+        ~in_use() {
+            if (--c_.depth_ == 0) c_.owner_.store(std::thread::id(), std::memory_order_release);
+        }
+
+    private:
+        memo_cache const& c_;
+    };
 
     struct table_base {
         virtual ~table_base() = default;
@@ -106,7 +142,7 @@ private:
         return static_cast<table<Key, Shared>&>(*slot);
     }
 
-    std::size_t next_function() noexcept { return functions_++; }
+    std::size_t next_function() noexcept { return functions_.fetch_add(1, std::memory_order_relaxed); }
 
     struct key_hash {
         std::size_t operator()(std::pair<std::size_t, std::type_index> const& k) const noexcept {
@@ -115,7 +151,9 @@ private:
     };
 
     std::unordered_map<std::pair<std::size_t, std::type_index>, std::unique_ptr<table_base>, key_hash> tables_;
-    std::size_t functions_ = 0;
+    std::atomic<std::size_t> functions_ = 0;
+    mutable std::atomic<std::thread::id> owner_{}; ///< The thread inside the cache, if any.
+    mutable int depth_ = 0;                        ///< How deep that thread is: touched only by it.
 };
 
 /// A function whose calls with equal arguments share one generator (see `batch::memoize`).
@@ -133,6 +171,7 @@ public:
         static_assert(detail::is_gen_v<made>, "batch: memoize needs a function that returns a batch::gen");
         using result_t = shared<typename made::value_type, typename made::operation_set>;
         using key_t = std::tuple<std::decay_t<Args>...>;
+        memo_cache::in_use const guard(*cache_);
         auto& entries = cache_->template table_for<key_t, result_t>(id_).entries;
         key_t key(std::forward<Args>(args)...);
         if (auto it = entries.find(key); it != entries.end()) {

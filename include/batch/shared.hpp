@@ -9,6 +9,7 @@
 #include <batch/operation.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <concepts>
 #include <exception>
 #include <memory>
@@ -32,19 +33,22 @@ public:
     ~shared_state() = default;
 
     // Enrols the yield `w` of the run `ctx`: starts the body, waits for it, or finds it done.
+    //
+    // Threads: the status and the driving context are atomics, so that a yield from another
+    // thread's run reads nothing else before it is refused (see `misused`), and a thread that
+    // sees `done` also sees the result.
     void enroll(waiter& w, context<Ops>& ctx) {
-        switch (status_) {
+        switch (status_.load(std::memory_order_acquire)) {
         case status::done:
             return;
         case status::running:
-            if (driver_ctx_ != &ctx) {
-                throw usage_error("batch: yielded a batch::shared generator that another executor's run is "
-                                  "driving; yield it from that run, or after that run has finished it");
-            }
+            if (driver_ctx_.load(std::memory_order_relaxed) != &ctx) misused();
             add_waiter(w);
             ++w.remaining;
             return;
-        case status::idle:
+        case status::idle: {
+            context<Ops>* none = nullptr;
+            if (!driver_ctx_.compare_exchange_strong(none, &ctx, std::memory_order_acquire)) misused();
             add_waiter(w);
             try {
                 ctx.track(this->shared_from_this());
@@ -56,24 +60,25 @@ public:
             } catch (...) {
                 remove_waiter(w);
                 driver_ = {};
+                driver_ctx_.store(nullptr, std::memory_order_release);
                 throw;
             }
-            status_ = status::running;
-            driver_ctx_ = &ctx;
             starter_ = &w;
+            status_.store(status::running, std::memory_order_relaxed);
             ++w.remaining;
             return;
+        }
         }
     }
 
     // Undoes `enroll` for a yield that failed part-way.
     void disown(waiter const& w) noexcept {
         remove_waiter(w);
-        if (status_ == status::running && starter_ == &w) {
+        if (status_.load(std::memory_order_relaxed) == status::running && starter_ == &w) {
             driver_ = {};
-            status_ = status::idle;
-            driver_ctx_ = nullptr;
             starter_ = nullptr;
+            status_.store(status::idle, std::memory_order_relaxed);
+            driver_ctx_.store(nullptr, std::memory_order_release);
         }
     }
 
@@ -85,20 +90,27 @@ public:
     void abandon(std::exception_ptr e) noexcept override {
         error_ = e ? std::move(e)
                    : std::make_exception_ptr(error("batch: a shared generator's run ended before it finished"));
-        status_ = status::done;
         first_waiter_ = nullptr;
         more_waiters_.clear();
-        driver_ctx_ = nullptr;
+        driver_ctx_.store(nullptr, std::memory_order_relaxed);
+        status_.store(status::done, std::memory_order_release);
         // Destroying the frames drops the handles they hold, which may own this state: keep it.
         auto const keep = this->shared_from_this();
         driver_ = {};
         body_ = {};
     }
 
-    [[nodiscard]] bool finished() const noexcept override { return status_ == status::done; }
+    [[nodiscard]] bool finished() const noexcept override {
+        return status_.load(std::memory_order_acquire) == status::done;
+    }
 
 private:
     enum class status { idle, running, done };
+
+    [[noreturn]] static void misused() {
+        throw usage_error("batch: yielded a batch::shared generator that another executor's run is driving (on "
+                          "this thread or another); yield it from that run, or after that run has finished it");
+    }
 
     void add_waiter(waiter& w) {
         if (!first_waiter_) {
@@ -128,17 +140,19 @@ private:
         } catch (...) {
             error_ = std::current_exception();
         }
-        status_ = status::done;
-        auto* const ctx = driver_ctx_;
-        driver_ctx_ = nullptr;
-        if (auto* w = std::exchange(first_waiter_, nullptr)) ctx->complete(*w);
-        for (waiter* w : std::exchange(more_waiters_, {})) ctx->complete(*w);
+        auto* const ctx = driver_ctx_.load(std::memory_order_relaxed);
+        waiter* const first = std::exchange(first_waiter_, nullptr);
+        auto more = std::exchange(more_waiters_, {});
+        driver_ctx_.store(nullptr, std::memory_order_relaxed);
+        status_.store(status::done, std::memory_order_release); // publishes the result
+        if (first) ctx->complete(*first);
+        for (waiter* w : more) ctx->complete(*w);
     }
 
     gen<T, Ops> body_;
     gen<void, Ops> driver_;
-    status status_ = status::idle;
-    context<Ops>* driver_ctx_ = nullptr;
+    std::atomic<status> status_ = status::idle;
+    std::atomic<context<Ops>*> driver_ctx_ = nullptr;
     waiter const* starter_ = nullptr;
     waiter* first_waiter_ = nullptr;    ///< Most shared generators have one waiter at a time:
     std::vector<waiter*> more_waiters_; ///< no allocation for it.

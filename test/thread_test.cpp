@@ -111,16 +111,11 @@ struct gated_get_batcher {
     }
 };
 
-gen<int> fetch(int k) {
-    int v = co_yield get{k};
-    co_return v;
-}
-
 } // namespace
 
 BOOST_AUTO_TEST_CASE(a_shared_generator_yielded_from_another_thread_while_it_runs_is_refused) {
     gate g;
-    auto shared = batch::share(fetch(21));
+    auto shared = batch::share(leaf(21));
     std::promise<void> first_done;
     int first_result = 0;
     std::thread first([&] {
@@ -131,7 +126,7 @@ BOOST_AUTO_TEST_CASE(a_shared_generator_yielded_from_another_thread_while_it_run
     g.entered.get_future().wait(); // the first thread's run is driving the shared generator
     auto ex = make_test_executor();
     BOOST_CHECK_THROW(ex.run(shared), batch::usage_error);
-    BOOST_CHECK_THROW(ex.run(hana::make_tuple(fetch(1), shared)), batch::usage_error);
+    BOOST_CHECK_THROW(ex.run(hana::make_tuple(leaf(1), shared)), batch::usage_error);
     g.go_on.set_value();
     first_done.get_future().wait();
     BOOST_TEST(ex.run(shared) == 42); // finished: its kept result, on this thread too
@@ -146,9 +141,9 @@ BOOST_AUTO_TEST_CASE(a_memo_cache_entered_from_two_threads_at_once_is_refused) {
     auto slow = batch::memoize(cache, [&](int k) {
         inside.set_value(); // the first thread is inside the cache
         go_on.get_future().wait();
-        return fetch(k);
+        return leaf(k);
     });
-    auto fast = batch::memoize(cache, [](int k) { return fetch(k); });
+    auto fast = batch::memoize(cache, [](int k) { return leaf(k); });
     std::thread first([&] { (void)slow(1); });
     inside.get_future().wait();
     BOOST_CHECK_THROW((void)fast(2), batch::usage_error);

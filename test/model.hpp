@@ -25,6 +25,7 @@
 
 #include <algorithm>
 #include <any>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
@@ -636,16 +637,18 @@ private:
         batch::memoize(cache_, maker{this});
 };
 
+/// What both runs of a program must give: the second finds the shared generators the first
+/// finished already done.
+using expectations = std::array<expected, 2>;
+
 /// Runs `p` twice on one executor of `World`, its shared generators and memo cache kept across
-/// both runs, and compares each run with the model. Empty if they agree, else what differs.
+/// both runs, and compares each run with `want`. Empty if they agree, else what differs.
 template <class World>
-std::string check_in(program const& p) {
+std::string check_in(program const& p, expectations const& want) {
     World w(p.r);
     instance<World> in(p, w);
-    std::vector<std::optional<outcome>> done;
-    for (int pass = 0; pass < 2; ++pass) {
-        auto const want = evaluator(p, done).run();
-        if (!want.converged) return "the model found no schedule for its shared generators\n" + describe(p);
+    for (std::size_t pass = 0; pass < want.size(); ++pass) {
+        auto const& e = want[pass];
         w.new_run();
         outcome got;
         try {
@@ -654,25 +657,36 @@ std::string check_in(program const& p) {
             got = {true, code_of(std::current_exception())};
         }
         std::size_t const rounds = w.ex.stats().rounds;
-        if (got != want.result || rounds != want.rounds || w.calls(0) != want.calls[0] || w.calls(1) != want.calls[1]) {
+        if (got != e.result || rounds != e.rounds || w.calls(0) != e.calls[0] || w.calls(1) != e.calls[1]) {
             std::ostringstream out;
             out << World::name << " executor, run " << pass + 1 << ": expected "
-                << (want.result.failed ? "failure " : "value ") << want.result.value << ", " << want.rounds
-                << " rounds, calls " << want.calls[0] << "/" << want.calls[1] << "; got "
-                << (got.failed ? "failure " : "value ") << got.value << ", " << rounds << " rounds, calls "
-                << w.calls(0) << "/" << w.calls(1) << "\n"
+                << (e.result.failed ? "failure " : "value ") << e.result.value << ", " << e.rounds << " rounds, calls "
+                << e.calls[0] << "/" << e.calls[1] << "; got " << (got.failed ? "failure " : "value ") << got.value
+                << ", " << rounds << " rounds, calls " << w.calls(0) << "/" << w.calls(1) << "\n"
                 << describe(p);
             return out.str();
         }
-        done = want.kept;
     }
     return {};
 }
 
-/// Checks `p` against both executors. Empty if all agree.
-inline std::string check(program const& p) {
-    if (auto why = check_in<typed_world>(p); !why.empty()) return why;
-    return check_in<dynamic_world>(p);
+/// The result of checking a program: what differs (empty if the executors agree with the
+/// model), and what the model says of its first run.
+struct verdict {
+    std::string mismatch;
+    outcome first_run;
+};
+
+/// Checks `p` against both executors.
+inline verdict check(program const& p) {
+    auto const first = evaluator(p, {}).run();
+    expectations const want{first, evaluator(p, first.kept).run()};
+    if (!want[0].converged || !want[1].converged) {
+        return {"the model found no schedule for its shared generators\n" + describe(p), first.result};
+    }
+    auto why = check_in<typed_world>(p, want);
+    if (why.empty()) why = check_in<dynamic_world>(p, want);
+    return {std::move(why), first.result};
 }
 
 } // namespace model

@@ -83,8 +83,8 @@ BOOST_AUTO_TEST_CASE(eight_threads_run_random_programs_through_both_executors) {
         pool.emplace_back([t, &errors] {
             for (unsigned seed = t * programs + 1; seed <= (t + 1) * programs && errors[t].empty(); ++seed) {
                 model::random_source src(seed);
-                if (auto why = model::check(model::make_program(src)); !why.empty()) {
-                    errors[t] = "seed " + std::to_string(seed) + ": " + why;
+                if (auto v = model::check(model::make_program(src)); !v.mismatch.empty()) {
+                    errors[t] = "seed " + std::to_string(seed) + ": " + v.mismatch;
                 }
             }
         });

@@ -12,8 +12,8 @@
 extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size) {
     model::byte_source src{data, size};
     auto const program = model::make_program(src);
-    if (auto const why = model::check(program); !why.empty()) {
-        std::fprintf(stderr, "the executors and the model disagree:\n%s", why.c_str());
+    if (auto const v = model::check(program); !v.mismatch.empty()) {
+        std::fprintf(stderr, "the executors and the model disagree:\n%s", v.mismatch.c_str());
         std::abort();
     }
     return 0;

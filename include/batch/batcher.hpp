@@ -1,7 +1,6 @@
 #pragma once
 
-#include <batch/detail/diagnostics.hpp>
-#include <batch/detail/fwd.hpp>
+#include <batch/detail/traits.hpp>
 #include <batch/operation.hpp>
 #include <batch/outcome.hpp>
 
@@ -62,6 +61,12 @@ constexpr batcher_kind kind_of() {
     }
 }
 
+/// True when a batcher's `max_batch_size`, if it has one, is a usable limit.
+template <class Batcher>
+inline constexpr bool good_limit = max_batch_size_setting<Batcher>() == setting::absent
+                                   || (max_batch_size_setting<Batcher>() == setting::constant
+                                       && max_batch_size_v<Batcher> > 0);
+
 template <class Ops, class... Batchers>
 struct batcher_set;
 
@@ -89,12 +94,25 @@ struct batcher_set<operations<Ops...>, Batchers...> {
     template <class Op>
     static constexpr batcher_kind kind = kind_of<batcher_t<Op>, Op, operations<Ops...>>();
 
+    /// The most operations one call for `Op` takes (0: no limit): the smaller of the limits the
+    /// operation type and its batcher declare.
+    template <class Op>
+    static constexpr std::size_t max_batch_size = [] {
+        constexpr std::size_t of_op = max_batch_size_v<Op>;
+        constexpr std::size_t of_batcher = max_batch_size_v<batcher_t<Op>>;
+        if constexpr (of_op == 0 || of_batcher == 0) {
+            return of_op + of_batcher;
+        } else {
+            return of_op < of_batcher ? of_op : of_batcher;
+        }
+    }();
+
     template <class Op>
     static constexpr bool op_ok = [] {
         if constexpr (count<Op> != 1) {
             return false;
         } else {
-            return kind<Op> != batcher_kind::invalid;
+            return kind<Op> != batcher_kind::invalid && good_limit<batcher_t<Op>>;
         }
     }();
 
@@ -130,13 +148,23 @@ struct batcher_set<operations<Ops...>, Batchers...> {
     }
 
     template <class Op>
+    static constexpr bool bad_limit_for() {
+        static_assert(wrong<Op>, "batch: max_batch_size on the batcher for this operation type (see 'Op = ...') "
+                                 "must be a compile-time constant of at least 1: write 'static constexpr "
+                                 "std::size_t max_batch_size = 100;'");
+        return true; // the assertion above has already reported the mistake
+    }
+
+    template <class Op>
     static constexpr bool check_op() {
         if constexpr (count<Op> == 0) {
             return missing_for<Op>();
         } else if constexpr (count<Op> > 1) {
             return ambiguous_for<Op>();
-        } else {
+        } else if constexpr (kind<Op> == batcher_kind::invalid) {
             return bad_result_for<Op>();
+        } else {
+            return bad_limit_for<Op>();
         }
     }
 
@@ -169,7 +197,9 @@ struct batcher_set<operations<Ops...>, Batchers...> {
     /// Reports the first mistake with one static_assert (and then returns true, so that one
     /// mistake gives one error).
     static constexpr bool check() {
-        if constexpr (!(op_ok<Ops> && ...)) {
+        if constexpr (!operations<Ops...>::valid) {
+            return true; // batch::operations has reported the mistake
+        } else if constexpr (!(op_ok<Ops> && ...)) {
             return first_bad_op<Ops...>();
         } else if constexpr (sizeof...(Batchers) > 0 && !((served<Batchers> > 0) && ...)) {
             return first_unused<Batchers...>();

@@ -1,121 +1,20 @@
 #pragma once
 
-#include <batch/detail/context.hpp>
-#include <batch/detail/diagnostics.hpp>
-#include <batch/detail/frame_pool.hpp>
 #include <batch/detail/fwd.hpp>
-#include <batch/detail/scheduler.hpp>
-#include <batch/detail/yield.hpp>
+#include <batch/detail/promise.hpp>
+#include <batch/detail/traits.hpp>
 #include <batch/operation.hpp>
 
 #include <coroutine>
-#include <cstddef>
-#include <exception>
-#include <optional>
 #include <type_traits>
 #include <utility>
 
 namespace batch {
-namespace detail {
-
-/// What every generator's promise holds whatever its result type: where it runs, who waits
-/// for it, and how `co_yield` and `co_await` turn into enrolments.
-template <class Ops>
-struct promise_base {
-    context<Ops>* ctx = nullptr;
-    waiter* parent = nullptr; ///< The yield waiting for this generator; null for a batcher's driver.
-    bool started = false;
-    std::exception_ptr error;
-
-    struct final_awaiter {
-        static constexpr bool await_ready() noexcept { return false; }
-
-        template <class Promise>
-        static void await_suspend(std::coroutine_handle<Promise> h) noexcept {
-            auto& p = h.promise();
-            if (p.parent) {
-                --p.ctx->live_generators;
-                p.ctx->complete(*p.parent);
-            }
-        }
-
-        static constexpr void await_resume() noexcept {}
-    };
-
-    static void* operator new(std::size_t size) { return frame_pool::local().allocate(size); }
-    static void operator delete(void* p, std::size_t size) noexcept { frame_pool::local().deallocate(p, size); }
-
-    static constexpr std::suspend_always initial_suspend() noexcept { return {}; }
-    static constexpr final_awaiter final_suspend() noexcept { return {}; }
-
-    void unhandled_exception() noexcept { error = std::current_exception(); }
-
-    /// `co_yield x`: suspends until everything in `x` is done, then gives its result.
-    template <class Yielded>
-    auto yield_value(Yielded&& x) {
-        using item = std::remove_reference_t<Yielded>;
-        using rejected = rejected_yield<typename presumed_result<std::remove_const_t<item>>::type>;
-        if constexpr (!yieldable<std::remove_const_t<item>, Ops>) {
-            reject_yield<std::remove_const_t<item>, Ops>();
-            return rejected{};
-        } else if constexpr (guard_gcc12_aggregates
-                             && !std::is_lvalue_reference_v<Yielded> && miscompiled_temporary<item>) {
-            reject_gcc12_temporary<item>();
-            return rejected{};
-        } else {
-            return yield_awaiter<item, Ops, !std::is_lvalue_reference_v<Yielded>>(ctx, std::forward<Yielded>(x));
-        }
-    }
-
-    /// `co_await x` means the same as `co_yield x`.
-    template <class Yielded>
-    auto await_transform(Yielded&& x) {
-        return yield_value(std::forward<Yielded>(x));
-    }
-};
-
-template <class T, class Ops>
-struct promise : promise_base<Ops> {
-    std::optional<T> value;
-
-    gen<T, Ops> get_return_object() noexcept {
-        return gen<T, Ops>(std::coroutine_handle<promise>::from_promise(*this));
-    }
-
-    template <class U = T>
-    requires std::constructible_from<T, U&&>
-    void return_value(U&& v) { value.emplace(std::forward<U>(v)); }
-
-    T take() {
-        if (this->error) std::rethrow_exception(this->error);
-        return std::move(*value);
-    }
-};
-
-template <class Ops>
-struct promise<void, Ops> : promise_base<Ops> {
-    gen<void, Ops> get_return_object() noexcept {
-        return gen<void, Ops>(std::coroutine_handle<promise>::from_promise(*this));
-    }
-
-    void return_void() noexcept {}
-
-    void take() {
-        if (this->error) std::rethrow_exception(this->error);
-    }
-};
-
-} // namespace detail
 
 /// A lazy, move-only coroutine that yields operations, generators and structures of them over
 /// the operation set `Ops`, and produces a `T` (possibly `void`).
 template <class T, class Ops>
 class [[nodiscard]] gen {
-    static_assert(is_operation_set_v<Ops> && sizeof(Ops) > 0, // sizeof: check the list's contents first
-                  "batch: the second argument of batch::gen<T, Ops> must be a batch::operations<...> list");
-    static_assert(!std::is_reference_v<T>, "batch: batch::gen<T, Ops> cannot produce a reference; "
-                                           "return a value or a pointer");
-
 public:
     using promise_type = detail::promise<T, Ops>;
     using value_type = T;      ///< What `co_yield` of this generator gives.
@@ -134,6 +33,14 @@ public:
         return *this;
     }
 
+    /// A generator runs once, so it cannot be copied; this gives the library's message, for
+    /// example for a generator put in an initializer list, instead of the standard library's.
+    gen(gen const&) {
+        static_assert(detail::wrong<T>, "batch: a batch::gen is move-only (it runs once): std::move it, and fill a "
+                                        "std::vector of generators with push_back, not from an initializer list");
+    }
+    gen& operator=(gen const&) = delete;
+
     ~gen() { destroy(); }
 
     /// True unless moved-from or default-constructed.
@@ -151,5 +58,23 @@ private:
 
     std::coroutine_handle<promise_type> handle_;
 };
+
+// The checks of T and Ops sit here rather than in gen itself: a class that fails its own
+// static_assert is left without its promise_type by clang, which then reports that too.
+template <class T, class Ops>
+gen<T, Ops> detail::promise<T, Ops>::get_return_object() noexcept {
+    static_assert(detail::operation_set<Ops>,
+                  "batch: the second argument of batch::gen<T, Ops> must be a batch::operations<...> list");
+    static_assert(!std::is_reference_v<T>, "batch: batch::gen<T, Ops> cannot produce a reference; "
+                                           "return a value or a pointer");
+    return gen<T, Ops>(std::coroutine_handle<promise>::from_promise(*this));
+}
+
+template <class Ops>
+gen<void, Ops> detail::promise<void, Ops>::get_return_object() noexcept {
+    static_assert(detail::operation_set<Ops>,
+                  "batch: the second argument of batch::gen<T, Ops> must be a batch::operations<...> list");
+    return gen<void, Ops>(std::coroutine_handle<promise>::from_promise(*this));
+}
 
 } // namespace batch

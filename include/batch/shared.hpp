@@ -3,6 +3,7 @@
 #include <batch/detail/context.hpp>
 #include <batch/detail/fwd.hpp>
 #include <batch/detail/scheduler.hpp>
+#include <batch/detail/traits.hpp>
 #include <batch/detail/yield.hpp>
 #include <batch/error.hpp>
 #include <batch/gen.hpp>
@@ -54,9 +55,8 @@ public:
                 ctx.track(this->shared_from_this());
                 driver_ = drive();
                 auto const h = gen_access::handle(driver_);
-                h.promise().ctx = &ctx;
-                h.promise().started = true;
                 ctx.schedule(h);
+                h.promise().start(ctx, nullptr);
             } catch (...) {
                 remove_waiter(w);
                 driver_ = {};
@@ -84,7 +84,13 @@ public:
 
     T take() const {
         if (error_) std::rethrow_exception(error_);
-        if constexpr (!std::is_void_v<T>) return *value_;
+        if constexpr (std::is_void_v<T>) {
+            return;
+        } else if constexpr (std::copy_constructible<T>) {
+            return *value_;
+        } else {
+            std::terminate(); // never compiled into a program: batch::shared refuses such a T
+        }
     }
 
     void abandon(std::exception_ptr e) noexcept override {
@@ -198,9 +204,6 @@ struct yield_traits<shared<T, Ops>, Ops> {
 /// exception.
 template <class T, class Ops>
 class shared {
-    static_assert(std::is_void_v<T> || std::copy_constructible<T>,
-                  "batch: batch::shared<T, Ops> gives its result to every yield, so T must be copyable");
-
 public:
     using value_type = T;
     using operation_set = Ops;
@@ -227,9 +230,13 @@ private:
 /// generators; `g` runs once.
 template <class T, class Ops>
 [[nodiscard]] shared<T, Ops> share(gen<T, Ops> g) {
+    // Checked here, not in shared itself: clang leaves a class that fails its own assertion
+    // unusable, and would report every later use of it too.
+    static_assert(std::is_void_v<T> || std::copy_constructible<T>,
+                  "batch: batch::shared<T, Ops> gives its result to every yield, so T must be copyable");
     auto const h = detail::gen_access::handle(g);
     if (!h) throw usage_error("batch: share was given a moved-from or empty batch::gen");
-    if (h.promise().started) throw usage_error("batch: share was given a batch::gen that has already started");
+    if (h.promise().started()) throw usage_error("batch: share was given a batch::gen that has already started");
     return shared<T, Ops>(std::make_shared<detail::shared_state<T, Ops>>(std::move(g)));
 }
 

@@ -1,84 +1,27 @@
 #pragma once
 
+#include <batch/detail/bucket.hpp>
 #include <batch/detail/fwd.hpp>
 #include <batch/detail/scheduler.hpp>
 #include <batch/operation.hpp>
-#include <batch/stats.hpp>
 
 #include <array>
 #include <cstddef>
 #include <tuple>
 #include <type_traits>
-#include <unordered_map>
-#include <utility>
-#include <vector>
 
 namespace batch::detail {
 
-template <class Op>
-struct presumed_operation_result {
-    using type = void;
-};
-template <operation Op>
-struct presumed_operation_result<Op> {
-    using type = result_of_t<Op>;
-};
-
-/// The pending operations of one type for the current round, parallel to their targets.
-template <class Op>
-struct bucket {
-    // A type that is not an operation has already been reported by batch::operations.
-    using stored = stored_t<typename presumed_operation_result<Op>::type>;
-    using operation = Op;
-    using stored_target = target<stored>;
-
-    std::vector<Op> ops;
-    std::vector<target<stored>> targets;
-    std::vector<Op> flight_ops; ///< The batch being dispatched; kept to reuse its capacity.
-    std::vector<target<stored>> flight_targets;
-    operation_stats stats;
-
-    /// Working space for merging identical operations, kept to reuse its capacity.
-    struct merge_space {
-        std::vector<std::size_t> table; ///< Open addressing: 1 + index into `first`, or 0.
-        std::vector<std::size_t> which; ///< For each operation, its distinct value.
-        std::vector<std::size_t> first; ///< For each distinct value, its first operation.
-        std::vector<std::size_t> fill;
-    };
-    struct no_merge_space {};
-    [[no_unique_address]] std::conditional_t<deduplicates_v<Op>, merge_space, no_merge_space> merging;
-
-    /// Results remembered across runs, for a cacheable operation type.
-    struct no_cache {};
-    [[no_unique_address]] std::conditional_t<caches_v<Op>, std::unordered_map<Op, stored>, no_cache> cache;
-
-    template <class O>
-    void push(O&& op, target<stored> t) {
-        ops.push_back(std::forward<O>(op));
-        try {
-            targets.push_back(t);
-        } catch (...) {
-            ops.pop_back();
-            throw;
-        }
-    }
-
-    [[nodiscard]] bool empty() const noexcept { return ops.empty(); }
-
-    void truncate(std::size_t n) noexcept {
-        while (ops.size() > n) ops.pop_back();
-        targets.resize(n);
-    }
-
-    void clear() noexcept {
-        ops.clear();
-        targets.clear();
-        flight_ops.clear();
-        flight_targets.clear();
-    }
+/// What a generator over something that is not an operation set would run in (after
+/// `batch::gen` has reported it): a scheduler with no buckets, so that one mistake gives one error.
+template <class Ops>
+class context : public scheduler {
+public:
+    void clear_buckets() noexcept {}
 };
 
-/// The scheduler plus one statically typed bucket per operation type, in the order of Ops.
+/// What a generator over `operations<Ops...>` runs in: the scheduler, plus one statically typed
+/// bucket per operation type, in the order of `Ops`.
 template <class... Ops>
 class context<operations<Ops...>> : public scheduler {
 public:
@@ -86,8 +29,15 @@ public:
     bucket<Op>& bucket_for() noexcept {
         return std::get<operations<Ops...>::template index_of<Op>>(buckets_);
     }
+    template <class Op>
+    bucket<Op> const& bucket_for() const noexcept {
+        return std::get<operations<Ops...>::template index_of<Op>>(buckets_);
+    }
 
-    [[nodiscard]] bool idle() const noexcept { return (std::get<bucket<Ops>>(buckets_).empty() && ...); }
+    /// True when no operation is pending.
+    [[nodiscard]] bool idle() const noexcept {
+        return std::apply([](auto const&... b) { return (b.empty() && ...); }, buckets_);
+    }
 
     /// How far the ready queue and each bucket are filled; a failed enrolment truncates to it.
     struct fill_mark {
@@ -96,25 +46,40 @@ public:
     };
 
     [[nodiscard]] fill_mark mark() const noexcept {
-        return {ready_size(), {std::get<bucket<Ops>>(buckets_).ops.size()...}};
+        return {
+            ready_size(),
+            std::apply([](auto const&... b) { return std::array<std::size_t, sizeof...(Ops)>{b.pending.size()...}; },
+                       buckets_)};
     }
 
     void rollback(fill_mark const& m) noexcept {
         truncate_ready(m.ready);
         std::size_t i = 0;
-        ((std::get<bucket<Ops>>(buckets_).truncate(m.buckets[i++])), ...);
+        for_each_bucket([&](auto& b) { b.pending.truncate(m.buckets[i++]); });
     }
 
-protected:
-    void clear_buckets() noexcept { (std::get<bucket<Ops>>(buckets_).clear(), ...); }
+    /// Starts a run: the scheduler's part, and each type's counters.
+    void begin_run() {
+        scheduler::begin_run();
+        for_each_bucket([](auto& b) { b.stats = {}; });
+    }
 
-    void reset_bucket_stats() noexcept { ((std::get<bucket<Ops>>(buckets_).stats = {}), ...); }
+    /// Drops every pending operation (their generators are about to go).
+    void clear_buckets() noexcept {
+        for_each_bucket([](auto& b) { b.clear(); });
+    }
 
+    /// Forgets every remembered result of the cacheable operation types.
     void clear_caches() noexcept {
-        auto clear = [](auto& b) {
-            if constexpr (caches_v<typename std::remove_reference_t<decltype(b)>::operation>) b.cache.clear();
-        };
-        (clear(std::get<bucket<Ops>>(buckets_)), ...);
+        for_each_bucket([](auto& b) {
+            if constexpr (!std::is_empty_v<decltype(b.cache)>) b.cache.clear();
+        });
+    }
+
+private:
+    template <class F>
+    void for_each_bucket(F&& f) noexcept {
+        std::apply([&](auto&... b) { (f(b), ...); }, buckets_);
     }
 
     std::tuple<bucket<Ops>...> buckets_;

@@ -5,19 +5,30 @@ namespace batch {
 template <class T, class Ops>
 class gen;
 
+template <class T, class Ops>
+class shared;
+
 namespace detail {
 
 template <class Ops>
 class context;
 
 template <class T, class Ops>
-struct promise;
+class promise;
 
 /// Reaches into a generator's coroutine handle; only the library's own machinery uses it.
 struct gen_access {
     template <class G>
     static auto handle(G const& g) noexcept {
         return g.handle_;
+    }
+
+    /// Takes the frame out of `g`: the caller destroys it.
+    template <class G>
+    static auto release(G& g) noexcept {
+        auto const h = g.handle_;
+        g.handle_ = {};
+        return h;
     }
 };
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <batch/error.hpp>
 #include <batch/stats.hpp>
 
 #include <coroutine>
@@ -7,6 +8,7 @@
 #include <exception>
 #include <memory>
 #include <optional>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -49,11 +51,17 @@ protected:
     ~shared_base() = default;
 };
 
-/// The part of an executor that does not depend on the operation types: the queue of
-/// runnable generators, the run's counters and its failure state. Typed and runtime-typed
-/// bucket sets are both layered on top of it.
+/// The part of an executor that does not depend on the operation types: the queue of runnable
+/// generators, the run's counters, its failure state, and what a run owns besides its root
+/// (the drivers of generator batchers and the shared generators it started). Typed and
+/// runtime-typed bucket sets are both layered on top of it.
 class scheduler {
 public:
+    scheduler() = default;
+    scheduler(scheduler const&) = delete;
+    scheduler& operator=(scheduler const&) = delete;
+    ~scheduler() { destroy_drivers(); }
+
     /// Makes `h` runnable in this round.
     void schedule(std::coroutine_handle<> h) { ready_.push_back(h); }
 
@@ -105,21 +113,93 @@ public:
     }
     [[nodiscard]] std::exception_ptr const& fatal() const noexcept { return fatal_; }
 
-    run_stats counters;
-    std::size_t live_generators = 0; ///< Started and not finished, in this run.
+    /// The counters of the current (or last) run.
+    [[nodiscard]] run_stats const& stats() const noexcept { return counters_; }
+
+    /// A generator started as the item of a yield (drivers are not counted).
+    void generator_started() noexcept {
+        ++counters_.generators;
+        ++live_generators_;
+    }
+    /// Undoes `generator_started` for a yield that failed before the generator ran.
+    void generator_unstarted() noexcept {
+        --counters_.generators;
+        --live_generators_;
+    }
+    void generator_finished() noexcept { --live_generators_; }
+
+    /// One batcher call of `size` operations.
+    void batch_called(std::size_t size) noexcept {
+        ++counters_.batches;
+        counters_.operations += size;
+        if (size > counters_.largest_batch) counters_.largest_batch = size;
+    }
+    /// One batcher call of `size` operations, counted in the run's and its type's counters.
+    void batch_called(operation_stats& of_type, std::size_t size) noexcept {
+        batch_called(size);
+        ++of_type.batches;
+        of_type.operations += size;
+    }
+    void deduplicated(operation_stats& of_type, std::size_t merged) noexcept {
+        counters_.deduplicated += merged;
+        of_type.deduplicated += merged;
+    }
+    void cache_hit(operation_stats& of_type) noexcept {
+        ++counters_.cache_hits;
+        ++of_type.cache_hits;
+    }
+
+    /// Owns the driver of a generator batcher (a coroutine started in this round) until it has
+    /// finished, or until the run ends.
+    void adopt_driver(std::coroutine_handle<> driver) {
+        try {
+            drivers_.push_back(driver);
+            try {
+                ready_.push_back(driver);
+            } catch (...) {
+                drivers_.pop_back();
+                throw;
+            }
+        } catch (...) {
+            driver.destroy();
+            throw;
+        }
+    }
 
     /// Remembers a shared generator this run started, to release it if the run fails.
     void track(std::shared_ptr<shared_base> s) { shared_started_.push_back(std::move(s)); }
 
-protected:
-    void reset_run() {
+    /// Starts a run: refuses a nested run on the same executor, then forgets the last one.
+    void begin_run() {
+        if (running_) {
+            throw usage_error("batch: run was called on an executor from inside one of its own runs; "
+                              "co_yield the work instead, or run it on another executor");
+        }
+        running_ = true;
         ready_.clear();
         fatal_ = nullptr;
-        counters = {};
-        live_generators = 0;
+        counters_ = {};
+        live_generators_ = 0;
     }
 
-    /// Ends every shared generator this run started and did not finish, with `e`; then forgets them.
+    /// Starts a round: frees the drivers that have finished; throws `cycle_error` when nothing
+    /// is pending (`idle`) although the root is not done.
+    void begin_round(bool idle) {
+        std::erase_if(drivers_, [](std::coroutine_handle<> d) {
+            if (!d.done()) return false;
+            d.destroy();
+            return true;
+        });
+        if (idle) {
+            throw cycle_error("batch: the run cannot finish: " + std::to_string(live_generators_)
+                              + " generators wait on each other through a shared generator that waits "
+                                "(directly or through others) on itself");
+        }
+        ++counters_.rounds;
+    }
+
+    /// Ends every shared generator this run started and did not finish, with `e` (or a generic
+    /// failure when null); then forgets them.
     void release_shared(std::exception_ptr const& e) noexcept {
         auto started = std::move(shared_started_);
         shared_started_.clear();
@@ -128,10 +208,27 @@ protected:
         }
     }
 
+    /// Ends a run, whichever way: releases what it started and allows the next run.
+    void end_run() noexcept {
+        ready_.clear();
+        release_shared(nullptr);
+        destroy_drivers();
+        running_ = false;
+    }
+
 private:
+    void destroy_drivers() noexcept {
+        for (auto d : drivers_) d.destroy();
+        drivers_.clear();
+    }
+
     std::vector<std::coroutine_handle<>> ready_;
     std::exception_ptr fatal_;
+    run_stats counters_;
+    std::size_t live_generators_ = 0; ///< Started and not finished, in this run.
+    std::vector<std::coroutine_handle<>> drivers_;
     std::vector<std::shared_ptr<shared_base>> shared_started_;
+    bool running_ = false;
 };
 
 } // namespace batch::detail

@@ -19,4 +19,8 @@ constexpr std::string_view type_name() noexcept {
 #endif
 }
 
+/// `type_name<T>()`, computed once at compile time.
+template <class T>
+inline constexpr std::string_view type_name_v = type_name<T>();
+
 } // namespace batch::detail

@@ -1,13 +1,14 @@
 #pragma once
 
+#include <batch/detail/batch_call.hpp>
 #include <batch/detail/context.hpp>
-#include <batch/detail/runner.hpp>
+#include <batch/detail/generator_batcher.hpp>
+#include <batch/detail/run.hpp>
 #include <batch/detail/scheduler.hpp>
 #include <batch/detail/yield.hpp>
 #include <batch/dynamic/operation.hpp>
 #include <batch/error.hpp>
 #include <batch/gen.hpp>
-#include <batch/operation.hpp>
 #include <batch/stats.hpp>
 
 #include <any>
@@ -28,10 +29,11 @@ namespace batch::detail {
 template <>
 class context<dynamic::ops> : public scheduler {
 public:
+    using call_type = batch_call<dynamic::operation const*, std::any>;
+
     struct bucket {
         dynamic::batcher* server = nullptr;
-        std::vector<dynamic::operation const*> ops;
-        std::vector<target<std::any>> targets;
+        call_type call;
     };
 
     void enqueue(dynamic::operation const& op, target<std::any> t) {
@@ -47,13 +49,11 @@ public:
             buckets_[in_use_++].server = &server;
         }
         bucket& b = buckets_[it->second];
-        b.ops.push_back(&op);
+        b.call.push(&op, t);
         try {
-            b.targets.push_back(t);
             journal_.push_back(it->second);
         } catch (...) {
-            b.ops.pop_back();
-            if (b.targets.size() > b.ops.size()) b.targets.pop_back();
+            b.call.truncate(b.call.size() - 1);
             throw;
         }
     }
@@ -70,22 +70,19 @@ public:
     void rollback(fill_mark const& m) noexcept {
         truncate_ready(m.ready);
         while (journal_.size() > m.journal) {
-            bucket& b = buckets_[journal_.back()];
+            auto& call = buckets_[journal_.back()].call;
             journal_.pop_back();
-            b.ops.pop_back();
-            b.targets.pop_back();
+            call.truncate(call.size() - 1);
         }
     }
 
-protected:
     /// The buckets filled in this round, in the order their batchers first appeared.
     std::span<bucket> round_buckets() noexcept { return {buckets_.data(), in_use_}; }
 
     /// Forgets the round's batchers; the buckets keep their capacity.
     void end_round() noexcept {
         for (std::size_t i = 0; i < in_use_; ++i) {
-            buckets_[i].ops.clear();
-            buckets_[i].targets.clear();
+            buckets_[i].call.clear();
             buckets_[i].server = nullptr;
         }
         in_use_ = 0;
@@ -94,7 +91,6 @@ protected:
     }
 
     void clear_buckets() noexcept { end_round(); }
-    void reset_bucket_stats() noexcept {}
 
 private:
     struct batcher_hash {
@@ -145,77 +141,67 @@ namespace batch::dynamic {
 
 /// Runs runtime-typed generators in rounds, like `batch::executor`, calling each distinct
 /// batcher once per round with all of its pending operations.
-class executor : private detail::runner<ops, executor> {
-    using base = detail::runner<ops, executor>;
-    friend base;
-
+class executor {
 public:
     executor() = default;
+    executor(executor const&) = delete;
+    executor& operator=(executor const&) = delete;
 
-    using base::run;
-
-    /// Counters of the last run.
-    [[nodiscard]] run_stats const& stats() const noexcept { return this->counters; }
-
-private:
-    using bucket = detail::context<ops>::bucket;
-    using targets_t = std::vector<detail::target<std::any>>;
-
-    void dispatch_round() {
-        for (bucket& b : this->round_buckets()) {
-            if (!b.ops.empty()) dispatch(b);
-        }
-        this->end_round();
+    /// Runs `x` (anything a `batch::dynamic::gen` may yield) to completion and returns its
+    /// result, or rethrows the exception that escaped it. Calling it from inside one of this
+    /// executor's own runs throws `batch::usage_error`.
+    template <class Yielded>
+    auto run(Yielded&& x) {
+        return detail::run(context_, std::forward<Yielded>(x), [this] { dispatch_round(); });
     }
 
-    void dispatch(bucket& b) {
-        ++this->counters.batches;
-        this->counters.operations += b.ops.size();
-        if (b.ops.size() > this->counters.largest_batch) this->counters.largest_batch = b.ops.size();
-        if (b.server->yields()) {
-            this->start_driver(
-                run_generator_batcher(*b.server, std::exchange(b.ops, {}), std::exchange(b.targets, {}), *this));
+    /// Counters of the last run.
+    [[nodiscard]] run_stats const& stats() const noexcept { return context_.stats(); }
+
+private:
+    using context_type = detail::context<ops>;
+    using call_type = context_type::call_type;
+
+    void dispatch_round() {
+        for (auto& b : context_.round_buckets()) {
+            if (!b.call.empty()) call(*b.server, b.call);
+        }
+        context_.end_round();
+    }
+
+    void call(batcher& server, call_type& c) {
+        context_.batch_called(c.size());
+        if (server.yields()) {
+            detail::start_driver(context_, detail::drive_generator_batcher<ops>(
+                                               std::exchange(c, {}),
+                                               [&server](call_type const& in) { return server.batch_gen(in.input()); },
+                                               [this, &server](call_type& in, std::vector<std::any>&& results) {
+                                                   deliver(server, in, std::move(results));
+                                               },
+                                               context_));
             return;
         }
         try {
-            deliver_all(*this, *b.server, b.server->batch(b.ops), b.targets);
+            deliver(server, c, server.batch(c.input()));
         } catch (...) {
-            auto const e = std::current_exception();
-            for (auto const& t : b.targets) this->fail(t, e);
+            c.results_to().fail_all(context_, std::current_exception());
         }
     }
 
     // Checks the count first, so that nothing is delivered twice.
-    static void deliver_all(detail::scheduler& s, batcher const& server, std::vector<std::any>&& results,
-                            targets_t const& targets) {
-        if (results.size() != targets.size()) {
-            throw batcher_error(std::string("batch::dynamic: the batcher '") + typeid(server).name() + "' returned "
-                                + std::to_string(results.size()) + " results for " + std::to_string(targets.size())
-                                + " operations; it must return one result per operation, in order");
-        }
-        for (std::size_t i = 0; i < targets.size(); ++i) {
+    void deliver(batcher const& server, call_type const& c, std::vector<std::any>&& results) {
+        detail::check_result_count(results.size(), c.size(), "batch::dynamic: the batcher", typeid(server).name());
+        auto const to = c.results_to();
+        for (std::size_t i = 0; i < c.size(); ++i) {
             if (auto const* e = std::any_cast<std::exception_ptr>(&results[i])) {
-                s.fail(targets[i], *e);
+                to.fail(context_, i, *e);
             } else {
-                s.deliver(targets[i], std::move(results[i]));
+                to.answer(context_, i, std::move(results[i]));
             }
         }
     }
 
-    // Owns a generator batcher's operations while its generator runs.
-    static batch::gen<void, ops> run_generator_batcher(batcher& server, std::vector<operation const*> in,
-                                                       targets_t targets, detail::scheduler& s) {
-        std::exception_ptr failure;
-        try {
-            std::vector<std::any> results = co_yield server.batch_gen(in);
-            deliver_all(s, server, std::move(results), targets);
-        } catch (...) {
-            failure = std::current_exception();
-        }
-        if (failure) {
-            for (auto const& t : targets) s.fail(t, failure);
-        }
-    }
+    context_type context_;
 };
 
 } // namespace batch::dynamic

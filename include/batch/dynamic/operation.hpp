@@ -2,7 +2,6 @@
 
 #include <batch/error.hpp>
 #include <batch/gen.hpp>
-#include <batch/operation.hpp>
 
 #include <any>
 #include <cstddef>
@@ -21,14 +20,9 @@
 namespace batch::dynamic {
 
 /// The operation set of runtime-typed generators: they may yield any `dynamic::operation`.
-struct ops {};
-
-} // namespace batch::dynamic
-
-template <>
-inline constexpr bool batch::is_operation_set_v<batch::dynamic::ops> = true;
-
-namespace batch::dynamic {
+struct ops {
+    static constexpr bool runtime_typed = true;
+};
 
 /// A generator over runtime-typed operations.
 template <class T>

@@ -1,0 +1,62 @@
+#pragma once
+
+#include <batch/detail/batch_call.hpp>
+#include <batch/detail/merge.hpp>
+#include <batch/operation.hpp>
+#include <batch/stats.hpp>
+
+#include <type_traits>
+#include <unordered_map>
+#include <utility>
+
+namespace batch::detail {
+
+/// What a bucket stores per result: the operation's stored result, or `unit` for a type that
+/// `batch::operations` has already reported as unusable (so that one mistake gives one error).
+template <class Op, bool = usable_operation<Op>>
+struct bucket_result {
+    using type = unit;
+};
+template <class Op>
+struct bucket_result<Op, true> {
+    using type = stored_t<result_of_t<Op>>;
+};
+
+/// The pending operations of one type, and what the type keeps from round to round.
+template <class Op>
+struct bucket {
+    using stored = typename bucket_result<Op>::type;
+    using call_type = batch_call<Op, stored>;
+    using operation = Op;
+
+    call_type pending;   ///< The operations yielded in this round.
+    call_type in_flight; ///< The call being dispatched; kept so that the next round reuses its capacity.
+    operation_stats stats;
+
+    struct no_merge_space {};
+    [[no_unique_address]] std::conditional_t<deduplicates_v<Op>, merge_space, no_merge_space> merging;
+
+    /// Results remembered across runs, for a cacheable operation type.
+    struct no_cache {};
+    [[no_unique_address]] std::conditional_t<caches_v<Op> && usable_operation<Op>, std::unordered_map<Op, stored>,
+                                             no_cache>
+        cache;
+
+    [[nodiscard]] bool empty() const noexcept { return pending.empty(); }
+
+    /// This round's operations, as one call to dispatch; the bucket starts over with the
+    /// capacity of the last one. A dispatch that must keep the call (for a generator batcher)
+    /// moves it away; `end_dispatch` empties whatever is left.
+    call_type& take() noexcept {
+        pending.swap(in_flight);
+        return in_flight;
+    }
+    void end_dispatch() noexcept { in_flight.clear(); }
+
+    void clear() noexcept {
+        pending.clear();
+        in_flight.clear();
+    }
+};
+
+} // namespace batch::detail

@@ -1,0 +1,164 @@
+#pragma once
+
+#include <batch/detail/context.hpp>
+#include <batch/detail/frame_pool.hpp>
+#include <batch/detail/fwd.hpp>
+#include <batch/detail/scheduler.hpp>
+#include <batch/detail/traits.hpp>
+#include <batch/detail/type_name.hpp>
+#include <batch/detail/yield.hpp>
+#include <batch/detail/yield_checks.hpp>
+#include <batch/error.hpp>
+
+#include <concepts>
+#include <coroutine>
+#include <cstddef>
+#include <exception>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+namespace batch::detail {
+
+/// What every generator's promise holds whatever its result type: where it runs, who waits for
+/// it, and how `co_yield` and `co_await` turn into enrolments. Its state changes only through
+/// `start`, `unstart` and its final suspend.
+template <class Ops>
+class promise_base {
+public:
+    static void* operator new(std::size_t size) { return frame_pool::local().allocate(size); }
+    static void operator delete(void* p, std::size_t size) noexcept { frame_pool::local().deallocate(p, size); }
+
+    static constexpr std::suspend_always initial_suspend() noexcept { return {}; }
+
+    /// Tells the yield waiting for this generator that it has finished.
+    struct final_awaiter {
+        static constexpr bool await_ready() noexcept { return false; }
+
+        template <class Promise>
+        static void await_suspend(std::coroutine_handle<Promise> h) noexcept {
+            auto& p = h.promise();
+            if (p.parent_) {
+                p.ctx_->generator_finished();
+                p.ctx_->complete(*p.parent_);
+            }
+        }
+
+        static constexpr void await_resume() noexcept {}
+    };
+    static constexpr final_awaiter final_suspend() noexcept { return {}; }
+
+    void unhandled_exception() noexcept { error_ = std::current_exception(); }
+
+    /// `co_yield x`: suspends until everything in `x` is done, then gives its result.
+    template <class Yielded>
+    auto yield_value(Yielded&& x) {
+        using item = std::remove_reference_t<Yielded>;
+        using rejected = rejected_yield<presumed_result_t<std::remove_const_t<item>>>;
+        if constexpr (!operation_set<Ops>) {
+            return rejected{}; // reported by get_return_object
+        } else if constexpr (!yieldable<std::remove_const_t<item>, Ops>) {
+            reject_yield<std::remove_const_t<item>, Ops>();
+            return rejected{};
+        } else if constexpr (guard_gcc12_aggregates
+                             && !std::is_lvalue_reference_v<Yielded> && miscompiled_temporary<item>) {
+            reject_gcc12_temporary<item>();
+            return rejected{};
+        } else {
+            return yield_awaiter<item, Ops, !std::is_lvalue_reference_v<Yielded>>(ctx_, std::forward<Yielded>(x));
+        }
+    }
+
+    /// `co_await x` means the same as `co_yield x`.
+    template <class Yielded>
+    auto await_transform(Yielded&& x) {
+        return yield_value(std::forward<Yielded>(x));
+    }
+
+    /// Starts this generator in the run of `ctx` (its handle is already scheduled there): as an
+    /// item of the yield `parent`, counted as a generator of the run, or, with no parent, as the
+    /// driver of a generator batcher or of a shared generator.
+    void start(context<Ops>& ctx, waiter* parent) noexcept {
+        ctx_ = &ctx;
+        parent_ = parent;
+        started_ = true;
+        if (parent) ctx.generator_started();
+    }
+
+    /// Undoes `start` for a yield that failed part-way, before this generator ran.
+    void unstart() noexcept {
+        if (parent_) ctx_->generator_unstarted();
+        ctx_ = nullptr;
+        parent_ = nullptr;
+        started_ = false;
+    }
+
+    /// True once started: a generator runs once.
+    [[nodiscard]] bool started() const noexcept { return started_; }
+
+    /// The yield this generator was started for, if any.
+    [[nodiscard]] waiter const* parent() const noexcept { return parent_; }
+
+protected:
+    void rethrow_if_failed() const {
+        if (error_) std::rethrow_exception(error_);
+    }
+
+private:
+    context<Ops>* ctx_ = nullptr;
+    waiter* parent_ = nullptr;
+    bool started_ = false;
+    std::exception_ptr error_;
+};
+
+/// The promise of a `gen<T, Ops>`: keeps the value given by `co_return`.
+template <class T, class Ops>
+class promise : public promise_base<Ops> {
+    // A reference T is refused by gen<T, Ops> itself; keeping a value here avoids follow-on errors.
+    using value_type = std::remove_cvref_t<T>;
+
+public:
+    gen<T, Ops> get_return_object() noexcept; // defined with gen, once gen is complete
+
+    /// `co_return v;` accepts what `return v;` would: implicit conversions only.
+    template <class U = T>
+    void return_value(U&& v) {
+        if constexpr (std::convertible_to<U&&, T>) {
+            value_.emplace(std::forward<U>(v));
+        } else {
+            static_assert(wrong<U>, "batch: co_return gives the generator's result as 'return' would, and this "
+                                    "value (see 'U = ...') does not convert implicitly to the result type T; "
+                                    "convert it explicitly: co_return T(value);");
+        }
+    }
+
+    /// The result, or the exception that escaped the body.
+    T take() {
+        this->rethrow_if_failed();
+        if (!value_) [[unlikely]]
+            missing_co_return();
+        return std::move(*value_);
+    }
+
+private:
+    [[noreturn, gnu::cold, gnu::noinline]] static void missing_co_return() {
+        throw usage_error("batch: a batch::gen<" + std::string(type_name_v<T>)
+                          + ", Ops> finished without co_return; end every path of its body with co_return "
+                            "(flowing off the end of a coroutine that returns a value is undefined behaviour)");
+    }
+
+    std::optional<value_type> value_;
+};
+
+template <class Ops>
+class promise<void, Ops> : public promise_base<Ops> {
+public:
+    gen<void, Ops> get_return_object() noexcept;
+
+    void return_void() noexcept {}
+
+    void take() const { this->rethrow_if_failed(); }
+};
+
+} // namespace batch::detail

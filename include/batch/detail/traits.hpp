@@ -1,0 +1,77 @@
+#pragma once
+
+// The ground floor: general type traits that every other header may use. Nothing here knows
+// what an operation, a batcher or an executor is.
+
+#include <batch/detail/fwd.hpp>
+
+#include <boost/hana/fwd/tuple.hpp>
+
+#include <cstddef>
+#include <map>
+#include <type_traits>
+#include <unordered_map>
+#include <vector>
+
+namespace batch::detail {
+
+/// A `false` that waits for instantiation, so an always-failing assertion fires only when used.
+template <class...>
+inline constexpr bool wrong = false;
+
+/// How many of `Ts` are `T`.
+template <class T, class... Ts>
+inline constexpr std::size_t count_of = (std::size_t{std::is_same_v<T, Ts>} + ... + 0);
+
+/// True when no type appears twice in `Ts`.
+template <class... Ts>
+inline constexpr bool all_distinct = ((count_of<Ts, Ts...> == 1) && ...);
+
+/// The position of `T` in `Ts` (`sizeof...(Ts)` when absent).
+template <class T, class... Ts>
+inline constexpr std::size_t index_of = [] {
+    constexpr bool same[] = {std::is_same_v<T, Ts>..., false};
+    std::size_t i = 0;
+    while (i < sizeof...(Ts) && !same[i]) ++i;
+    return i;
+}();
+
+/// Converts to anything: what a rejected construct gives, so that the code after it compiles and
+/// one mistake gives one error.
+struct anything {
+    template <class T>
+    operator T() const;
+};
+
+template <class T>
+inline constexpr bool is_gen_v = false;
+template <class U, class Ops>
+inline constexpr bool is_gen_v<gen<U, Ops>> = true;
+
+template <class T>
+inline constexpr bool is_shared_v = false;
+template <class U, class Ops>
+inline constexpr bool is_shared_v<shared<U, Ops>> = true;
+
+template <class T>
+inline constexpr bool is_hana_tuple_v = false;
+template <class... Items>
+inline constexpr bool is_hana_tuple_v<boost::hana::tuple<Items...>> = true;
+
+/// The item type of a std::vector, std::map or std::unordered_map; absent for anything else.
+template <class T>
+struct element_of {};
+template <class Item, class... Rest>
+struct element_of<std::vector<Item, Rest...>> {
+    using type = Item;
+};
+template <class Key, class Item, class... Rest>
+struct element_of<std::map<Key, Item, Rest...>> {
+    using type = Item;
+};
+template <class Key, class Item, class... Rest>
+struct element_of<std::unordered_map<Key, Item, Rest...>> {
+    using type = Item;
+};
+
+} // namespace batch::detail

@@ -1,0 +1,161 @@
+#pragma once
+
+// How structures of yieldable items are enrolled and collected: a Boost.Hana tuple, a
+// std::vector, a std::map or a std::unordered_map, each holding anything yieldable (recursively).
+
+#include <batch/detail/context.hpp>
+#include <batch/detail/scheduler.hpp>
+#include <batch/detail/yield.hpp>
+#include <batch/operation.hpp>
+
+#include <boost/hana/at.hpp>
+#include <boost/hana/tuple.hpp>
+
+#include <cstddef>
+#include <map>
+#include <tuple>
+#include <type_traits>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace batch::detail {
+
+template <class Traits>
+using element_slots_t =
+    std::conditional_t<std::is_empty_v<typename Traits::slots>, no_slots, std::vector<typename Traits::slots>>;
+
+/// The slots of element `i` of a sequence: a vector entry, or nothing for generators.
+template <class Traits, class Slots>
+decltype(auto) element_slots(Slots& s, std::size_t i) {
+    if constexpr (std::is_same_v<Slots, no_slots>) {
+        static_cast<void>(i);
+        return typename Traits::slots{};
+    } else {
+        return (s[i]);
+    }
+}
+
+template <class Traits, class Slots>
+void size_slots(Slots& s, std::size_t n) {
+    if constexpr (!std::is_same_v<Slots, no_slots>) s.resize(n);
+}
+
+// A Boost.Hana tuple: its items run in parallel; the result is a std::tuple.
+template <class... Items, class Ops>
+requires(yieldable<Items, Ops>&&...) struct yield_traits<boost::hana::tuple<Items...>, Ops> {
+    static constexpr bool valid = true;
+    using result = std::tuple<stored_t<yield_result_t<Items, Ops>>...>;
+    using slots = std::tuple<yield_slots_t<Items, Ops>...>;
+    using indices = std::index_sequence_for<Items...>;
+
+    template <bool Owned, class Item>
+    static void enroll(Item& t, slots& s, waiter& w, context<Ops>& ctx) {
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            (yield_traits<Items, Ops>::template enroll<Owned>(boost::hana::at_c<I>(t), std::get<I>(s), w, ctx), ...);
+        }
+        (indices{});
+    }
+
+    template <class Item>
+    static void disown(Item& t, waiter const& w) noexcept {
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            (yield_traits<Items, Ops>::disown(boost::hana::at_c<I>(t), w), ...);
+        }
+        (indices{});
+    }
+
+    template <bool Owned, class Item>
+    static result take(Item& t, slots& s) {
+        return [&]<std::size_t... I>(std::index_sequence<I...>) {
+            // Braced initialisation evaluates left to right, so the first failure is thrown.
+            return result{take_stored<yield_traits<Items, Ops>, Owned>(boost::hana::at_c<I>(t), std::get<I>(s))...};
+        }
+        (indices{});
+    }
+};
+
+// A std::vector: its items run in parallel; the result is a vector.
+template <class Item, class Alloc, class Ops>
+requires yieldable<Item, Ops>
+struct yield_traits<std::vector<Item, Alloc>, Ops> {
+    using inner = yield_traits<Item, Ops>;
+    static constexpr bool valid = true;
+    using result = std::vector<stored_t<typename inner::result>>;
+    using slots = element_slots_t<inner>;
+
+    template <bool Owned, class V>
+    static void enroll(V& v, slots& s, waiter& w, context<Ops>& ctx) {
+        size_slots<inner>(s, v.size());
+        for (std::size_t i = 0; i < v.size(); ++i) {
+            decltype(auto) si = element_slots<inner>(s, i);
+            inner::template enroll<Owned>(v[i], si, w, ctx);
+        }
+    }
+
+    template <class V>
+    static void disown(V& v, waiter const& w) noexcept {
+        for (auto& item : v) inner::disown(item, w);
+    }
+
+    template <bool Owned, class V>
+    static result take(V& v, slots& s) {
+        result r;
+        r.reserve(v.size());
+        for (std::size_t i = 0; i < v.size(); ++i) {
+            decltype(auto) si = element_slots<inner>(s, i);
+            r.push_back(take_stored<inner, Owned>(v[i], si));
+        }
+        return r;
+    }
+};
+
+/// Shared by std::map and std::unordered_map: items run in parallel, keyed results.
+template <class Item, class Ops, class Result>
+struct map_yield_traits {
+    using inner = yield_traits<Item, Ops>;
+    static constexpr bool valid = true;
+    using result = Result;
+    using slots = element_slots_t<inner>;
+
+    template <bool Owned, class M>
+    static void enroll(M& m, slots& s, waiter& w, context<Ops>& ctx) {
+        size_slots<inner>(s, m.size());
+        std::size_t i = 0;
+        for (auto& [key, item] : m) {
+            decltype(auto) si = element_slots<inner>(s, i++);
+            inner::template enroll<Owned>(item, si, w, ctx);
+        }
+    }
+
+    template <class M>
+    static void disown(M& m, waiter const& w) noexcept {
+        for (auto& [key, item] : m) inner::disown(item, w);
+    }
+
+    template <bool Owned, class M>
+    static result take(M& m, slots& s) {
+        result r;
+        if constexpr (requires { r.reserve(m.size()); }) r.reserve(m.size());
+        std::size_t i = 0;
+        for (auto& [key, item] : m) {
+            decltype(auto) si = element_slots<inner>(s, i++);
+            r.emplace_hint(r.end(), key, take_stored<inner, Owned>(item, si));
+        }
+        return r;
+    }
+};
+
+template <class Key, class Item, class Compare, class Alloc, class Ops>
+requires yieldable<Item, Ops>
+struct yield_traits<std::map<Key, Item, Compare, Alloc>, Ops>
+    : map_yield_traits<Item, Ops, std::map<Key, stored_t<yield_result_t<Item, Ops>>, Compare>> {
+};
+
+template <class Key, class Item, class Hash, class Equal, class Alloc, class Ops>
+requires yieldable<Item, Ops>
+struct yield_traits<std::unordered_map<Key, Item, Hash, Equal, Alloc>, Ops>
+    : map_yield_traits<Item, Ops, std::unordered_map<Key, stored_t<yield_result_t<Item, Ops>>, Hash, Equal>> {
+};
+
+} // namespace batch::detail

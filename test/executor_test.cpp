@@ -239,3 +239,52 @@ BOOST_AUTO_TEST_CASE(a_batcher_may_return_a_span_over_its_own_buffer) {
     BOOST_TEST(ex.run(get{21}) == 42);
     BOOST_TEST(ex.batcher_of<get>().buffer.size() == 1u);
 }
+
+namespace {
+
+// max_batch_size written on the operation type, where many users look for it first.
+struct limited_get {
+    int key;
+    using result_type = int;
+    static constexpr std::size_t max_batch_size = 3;
+};
+
+struct sizes_batcher {
+    std::shared_ptr<std::vector<std::size_t>> sizes = std::make_shared<std::vector<std::size_t>>();
+    std::vector<int> operator()(std::span<limited_get const> in) const {
+        sizes->push_back(in.size());
+        std::vector<int> out;
+        for (auto const& op : in) out.push_back(op.key);
+        return out;
+    }
+};
+
+// The batcher's own limit: the smaller of the two wins.
+struct tighter_batcher : sizes_batcher {
+    static constexpr std::size_t max_batch_size = 2;
+};
+
+std::vector<limited_get> limited(int n) {
+    std::vector<limited_get> ops;
+    for (int i = 0; i < n; ++i) ops.push_back({i});
+    return ops;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(max_batch_size_on_the_operation_type_splits_calls) {
+    sizes_batcher batcher;
+    auto ex = batch::make_executor<batch::operations<limited_get>>(batcher);
+    auto const out = ex.run(limited(8));
+    BOOST_TEST(out.size() == 8u);
+    BOOST_TEST(out[7] == 7);
+    BOOST_TEST((*batcher.sizes == std::vector<std::size_t>{3, 3, 2}));
+    BOOST_TEST(ex.stats().rounds == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(the_smaller_of_the_operation_and_batcher_limits_applies) {
+    tighter_batcher batcher;
+    auto ex = batch::make_executor<batch::operations<limited_get>>(batcher);
+    ex.run(limited(5));
+    BOOST_TEST((*batcher.sizes == std::vector<std::size_t>{2, 2, 1}));
+}

@@ -4,7 +4,9 @@
 #include <boost/hana/at.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <tuple>
 #include <type_traits>
@@ -247,4 +249,72 @@ BOOST_AUTO_TEST_CASE(a_failed_yield_enrolls_nothing) {
     BOOST_TEST(ex.stats().generators == 2u);
     BOOST_REQUIRE(gets.log->calls.size() == 2u);
     BOOST_TEST(gets.log->calls[1][0].key == 7);
+}
+
+namespace {
+
+// Flowing off the end of a coroutine that returns a value is undefined behaviour in C++; clang
+// warns about it at compile time (-Wreturn-type), g++ 12 does not. The library checks at run
+// time that a result was given before it is taken.
+#if defined(__clang__)
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wreturn-type"
+#endif
+gen<std::string> forgets_its_co_return(int key) {
+    int const v = co_yield get{key};
+    if (v > 1000) co_return "large";
+}
+#if defined(__clang__)
+#pragma clang diagnostic pop
+#endif
+
+struct base_value {
+    virtual ~base_value() = default;
+    virtual int value() const = 0;
+};
+struct derived_value final : base_value {
+    int v;
+    explicit derived_value(int x) : v(x) {}
+    int value() const override { return v; }
+};
+
+gen<double> widened(int key) {
+    int const v = co_yield get{key};
+    co_return v; // int to double: implicit, as `return` allows
+}
+
+gen<std::unique_ptr<base_value>> upcast(int key) {
+    int const v = co_yield get{key};
+    auto made = std::make_unique<derived_value>(v);
+    co_return made; // unique_ptr<derived> to unique_ptr<base>: implicit (and moved, as with return)
+}
+
+gen<std::vector<int>> braced(int key) {
+    int const v = co_yield get{key};
+    co_return {v, v + 1};
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(a_generator_that_ends_without_co_return_is_a_usage_error) {
+    auto ex = make_test_executor();
+    try {
+        ex.run(forgets_its_co_return(1));
+        BOOST_FAIL("expected batch::usage_error");
+    } catch (batch::usage_error const& e) {
+        std::string const what = e.what();
+        BOOST_TEST(what.find("finished without co_return") != std::string::npos);
+        BOOST_TEST(what.find("string") != std::string::npos); // names the result type
+    }
+    BOOST_TEST(ex.run(forgets_its_co_return(600)) == "large"); // 1200 > 1000
+}
+
+BOOST_AUTO_TEST_CASE(co_return_converts_as_return_does) {
+    auto ex = make_test_executor();
+    BOOST_TEST(ex.run(widened(3)) == 6.0);
+    BOOST_TEST(ex.run(upcast(4))->value() == 8);
+    BOOST_TEST((ex.run(braced(5)) == std::vector<int>{10, 11}));
+    // What `return` rejects, co_return rejects: explicit conversions do not compile.
+    static_assert(!std::is_convertible_v<std::int64_t, std::vector<std::int64_t>>);
+    static_assert(!std::is_convertible_v<base_value*, std::unique_ptr<base_value>>);
 }

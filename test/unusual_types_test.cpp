@@ -67,7 +67,14 @@ struct owned_op {
     using result_type = int;
 };
 
-using odd_ops = batch::operations<make_owned, make_no_default, make_aligned, make_large, make_throwing, owned_op>;
+/// An operation with a const member: it can be moved into a bucket, though not assigned.
+struct fixed_op {
+    int const key;
+    using result_type = int;
+};
+
+using odd_ops =
+    batch::operations<make_owned, make_no_default, make_aligned, make_large, make_throwing, owned_op, fixed_op>;
 template <class T>
 using ogen = batch::gen<T, odd_ops>;
 
@@ -96,7 +103,8 @@ auto make_odd_executor() {
             std::vector<int> out;
             for (auto const& op : in) out.push_back(*op.key * 2);
             return out;
-        });
+        },
+        serve<fixed_op>([](fixed_op const& op) { return op.key * 3; }));
 }
 
 ogen<std::unique_ptr<int>> owned(int k) {
@@ -141,6 +149,14 @@ ogen<int> throwing_result(int k) {
 ogen<int> owned_operation(int k) {
     int v = co_yield owned_op(k);
     co_return v;
+}
+
+ogen<int> fixed_operations(int k) {
+    std::vector<fixed_op> ops;
+    ops.push_back(fixed_op{k});
+    ops.push_back(fixed_op{k + 1});
+    auto [one, many] = co_yield hana::make_tuple(fixed_op{k}, std::move(ops));
+    co_return one + many[0] + many[1];
 }
 
 ogen<int> throws_an_int() {
@@ -203,6 +219,11 @@ BOOST_AUTO_TEST_CASE(move_only_operations) {
     ops.emplace_back(2);
     auto out = ex.run(std::move(ops));
     BOOST_TEST((out == std::vector<int>{2, 4}));
+}
+
+BOOST_AUTO_TEST_CASE(operations_with_const_members) {
+    auto ex = make_odd_executor();
+    BOOST_TEST(ex.run(fixed_operations(2)) == 6 + 6 + 9);
 }
 
 BOOST_AUTO_TEST_CASE(exceptions_not_derived_from_std_exception_pass_through) {

@@ -1,4 +1,4 @@
-// expect: batch: an operation type with deduplicate or cacheable needs operator==, a std::hash
+// expect: batch: a deduplicate or cacheable operation .* needs a hash
 #include "common.hpp"
 
 #include <functional>

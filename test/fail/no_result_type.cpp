@@ -1,4 +1,4 @@
-// expect: batch: every type in batch::operations<...> must be an operation
+// expect: batch: this operation type .* has no result type
 #include "common.hpp"
 
 struct no_result {

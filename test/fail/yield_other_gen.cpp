@@ -1,4 +1,4 @@
-// expect: batch: a gen cannot yield a batch::gen over a different batch::operations
+// expect: batch: a gen cannot yield a generator over a different operation set
 #include "common.hpp"
 
 batch::gen<int, other_ops> other() { co_return 1; }

@@ -2,6 +2,7 @@
 # diagnostics must match EXPECTED; they must hold one error, whose line is the library's
 # ("batch: ...") or points at SOURCE itself; and, when MAX_LINES is not 0, they must be at most
 # MAX_LINES lines long. Run with cmake -P by the tests that batch_add_compile_fail_test makes.
+cmake_minimum_required(VERSION 3.25)
 set(flags -std=c++20 -fsyntax-only -fdiagnostics-color=never -Wall -Wextra -Wpedantic -Werror -DBATCH_COMPILE_FAIL)
 foreach(dir IN LISTS INCLUDES)
   if(dir)

@@ -1,6 +1,7 @@
 #define BOOST_TEST_MODULE dynamic
 // What only the runtime-typed baseline has: batchers grouped by runtime identity, type-erased
 // results, and its own error reports.
+#include "support.hpp"
 #include "worlds.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -11,6 +12,8 @@
 using namespace test;
 
 namespace {
+
+using doubling_world = dynamic_world<doubling>;
 
 // One batcher object per operation, equal when their shards are: the original's rule.
 struct shard_batcher final : dyn::batcher {
@@ -76,8 +79,8 @@ struct via_get final : dyn::operation_of<int> {
 };
 
 dyn::gen<std::vector<std::any>> via_get_batcher::batch_gen(std::span<dyn::operation const* const> ops) {
-    std::vector<dynamic_get> gets;
-    for (auto const* op : ops) gets.push_back(dynamic_world::make_get(static_cast<via_get const*>(op)->key));
+    std::vector<doubling_world::op> gets;
+    for (auto const* op : ops) gets.push_back(doubling_world::a(static_cast<via_get const*>(op)->key));
     std::vector<int> values = co_yield std::move(gets);
     std::vector<std::any> out(values.begin(), values.end());
     co_return out;
@@ -99,9 +102,10 @@ BOOST_AUTO_TEST_CASE(equal_batchers_share_a_call_and_different_ones_do_not) {
 
 BOOST_AUTO_TEST_CASE(a_generator_batcher_yields_operations_that_batch_with_the_rest) {
     via_get_batcher via;
-    dyn::executor ex;
+    doubling_world w;
+    auto& ex = w.ex;
     std::vector<via_get> ops{{1, &via}, {2, &via}};
-    auto [viaed, direct] = ex.run(hana::make_tuple(std::move(ops), dynamic_world::make_get(10)));
+    auto [viaed, direct] = ex.run(hana::make_tuple(std::move(ops), doubling_world::a(10)));
     BOOST_TEST((viaed == std::vector<int>{2, 4}));
     BOOST_TEST(direct == 20);
     BOOST_TEST(ex.stats().rounds == 2u);
@@ -110,7 +114,8 @@ BOOST_AUTO_TEST_CASE(a_generator_batcher_yields_operations_that_batch_with_the_r
 
 BOOST_AUTO_TEST_CASE(wrong_types_counts_and_single_failures_are_reported) {
     misbehaving_batcher bad;
-    dyn::executor ex;
+    doubling_world w;
+    auto& ex = w.ex;
     bad.mode = 0;
     BOOST_CHECK_THROW(ex.run(misbehaving_get(&bad)), batch::batcher_error);
     bad.mode = 1;
@@ -125,5 +130,5 @@ BOOST_AUTO_TEST_CASE(wrong_types_counts_and_single_failures_are_reported) {
         BOOST_TEST(std::string(e.what()).find("returned 2 results for 1 operations") != std::string::npos, e.what());
     }
     bad.mode = 1;
-    BOOST_TEST(ex.run(dynamic_world::make_get(4)) == 8);
+    BOOST_TEST(ex.run(doubling_world::a(4)) == 8);
 }

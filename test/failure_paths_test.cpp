@@ -6,6 +6,8 @@
 // for each batcher call the batcher throws. After each failed run: the run rethrew the injected
 // failure, no coroutine frame is alive (the frame pool's count), and the next run on the same
 // executor gives the clean result. Both executors, typed and dynamic, run the same program.
+#include "worlds.hpp"
+
 #include <batch/batch.hpp>
 #include <batch/dynamic/executor.hpp>
 
@@ -65,84 +67,23 @@ injector inject;
 
 std::ptrdiff_t live_frames() { return batch::detail::frame_pool::local().live(); }
 
-// --- Two worlds: the same operations for the typed and the dynamic executor ---------------------
-
-struct get {
-    int key;
-    using result_type = int;
-};
-struct twice {
-    int value;
-    using result_type = int;
-};
-using ops = batch::operations<get, twice>;
-
-struct get_batcher {
-    std::vector<int> operator()(std::span<get const> in) const {
+/// Operation `a(k)` gives `k + 1`, `b(v)` gives `2v`; every batcher call is a place to fail.
+struct injecting {
+    using value_type = int;
+    std::vector<batch::outcome<int>> answer(int type, std::span<int const> keys, std::size_t) const {
         inject.call();
-        std::vector<int> out;
-        for (auto const& op : in) out.push_back(op.key + 1);
+        std::vector<batch::outcome<int>> out;
+        for (int k : keys) out.emplace_back(type == 0 ? k + 1 : 2 * k);
         return out;
     }
 };
-struct twice_batcher {
-    std::vector<int> operator()(std::span<twice const> in) const {
-        inject.call();
-        std::vector<int> out;
-        for (auto const& op : in) out.push_back(op.value * 2);
-        return out;
-    }
-};
-
-struct typed_world {
-    template <class T>
-    using gen = batch::gen<T, ops>;
-    static get make_get(int k) { return get{k}; }
-    static twice make_twice(int v) { return twice{v}; }
-    static auto make_executor() { return batch::make_executor<ops>(get_batcher{}, twice_batcher{}); }
-};
-
-namespace dyn = batch::dynamic;
-
-struct dynamic_rule final : dyn::batcher {
-    int add, factor;
-    dynamic_rule(int a, int f) : add(a), factor(f) {}
-    std::vector<std::any> batch(std::span<dyn::operation const* const> in) override;
-};
-
-struct dynamic_op final : dyn::operation_of<int> {
-    int value;
-    dynamic_rule* rule;
-    dynamic_op(int v, dynamic_rule* r) : value(v), rule(r) {}
-    dyn::batcher& get_batcher() const override { return *rule; }
-};
-
-std::vector<std::any> dynamic_rule::batch(std::span<dyn::operation const* const> in) {
-    inject.call();
-    std::vector<std::any> out;
-    for (auto const* op : in) out.emplace_back(static_cast<dynamic_op const*>(op)->value * factor + add);
-    return out;
-}
-
-dynamic_rule dynamic_gets{1, 1};
-dynamic_rule dynamic_twices{0, 2};
-
-struct dynamic_world {
-    template <class T>
-    using gen = dyn::gen<T>;
-    static dynamic_op make_get(int k) { return dynamic_op(k, &dynamic_gets); }
-    static dynamic_op make_twice(int v) { return dynamic_op(v, &dynamic_twices); }
-    static auto make_executor() { return dyn::executor(); }
-};
-
-// --- The program ------------------------------------------------------------------------------
 
 template <class W>
 typename W::template gen<int> leaf(int k) {
     inject.point();
-    int const a = co_yield W::make_get(k);
+    int const a = co_yield W::a(k);
     inject.point();
-    int const b = co_yield W::make_twice(a);
+    int const b = co_yield W::b(a);
     co_return a + b;
 }
 
@@ -153,7 +94,7 @@ typename W::template gen<int> fan(int k) {
     if (inject.poisoned_point()) kids.emplace_back(); // an empty generator: a usage_error
     auto const values = co_yield std::move(kids);
     inject.point();
-    auto [x, y] = co_yield hana::make_tuple(W::make_get(k), leaf<W>(k + 10));
+    auto [x, y] = co_yield hana::make_tuple(W::a(k), leaf<W>(k + 10));
     int sum = x + y;
     for (int v : values) sum += v;
     co_return sum;
@@ -204,7 +145,8 @@ clean_run measure(Executor& ex) {
 // executor; `check` inspects the failed run's exception.
 template <class W, class Check>
 void each_failure(injector::mode how, int count, Check check) {
-    auto ex = W::make_executor();
+    W w;
+    auto& ex = w.ex;
     auto const clean = measure<W>(ex);
     auto const before = live_frames();
     for (int target = 1; target <= count; ++target) {
@@ -237,12 +179,13 @@ void expect_injected(std::exception_ptr const& e, int target) {
     }
 }
 
-using worlds = std::tuple<typed_world, dynamic_world>;
+using worlds = test::both_worlds<injecting>;
 
 } // namespace
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(the_clean_run_is_what_the_program_says, W, worlds) {
-    auto ex = W::make_executor();
+    W w;
+    auto& ex = w.ex;
     auto const clean = measure<W>(ex);
     // leaf(k) = (k + 1) * 3; fan(k) = leaf(k) + leaf(k+1) + leaf(k+2) + (k + 1) + leaf(k + 10).
     auto leaf_v = [](int k) { return (k + 1) * 3; };
@@ -257,13 +200,15 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(the_clean_run_is_what_the_program_says, W, worlds)
 }
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(a_throw_at_any_yield_point_is_rethrown_and_leaks_nothing, W, worlds) {
-    auto ex = W::make_executor();
+    W w;
+    auto& ex = w.ex;
     int const points = measure<W>(ex).points;
     each_failure<W>(injector::mode::throw_at_point, points, expect_injected);
 }
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(an_empty_generator_in_a_yielded_vector_is_a_usage_error_and_leaks_nothing, W, worlds) {
-    auto ex = W::make_executor();
+    W w;
+    auto& ex = w.ex;
     int const structures = measure<W>(ex).structures;
     BOOST_TEST(structures == 4); // the fans: the shared one, one per branch, and the root's
     each_failure<W>(injector::mode::empty_gen_at_point, structures, [](std::exception_ptr const& e, int) {
@@ -277,18 +222,20 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(an_empty_generator_in_a_yielded_vector_is_a_usage_
 }
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(a_failure_of_any_batcher_call_is_rethrown_and_leaks_nothing, W, worlds) {
-    auto ex = W::make_executor();
+    W w;
+    auto& ex = w.ex;
     int const calls = measure<W>(ex).calls;
     each_failure<W>(injector::mode::throw_in_call, calls, expect_injected);
 }
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(generators_destroyed_unstarted_free_their_frames, W, worlds) {
     inject.reset(injector::mode::none, 0);
+    W w; // the dynamic world's operations need its batchers
     auto const before = live_frames();
     {
         batch::memo_cache cache;
         auto g = program<W>(cache);
-        auto tuple = hana::make_tuple(leaf<W>(1), fan<W>(2), W::make_get(3));
+        auto tuple = hana::make_tuple(leaf<W>(1), fan<W>(2), W::a(3));
         std::vector<typename W::template gen<int>> many;
         for (int i = 0; i < 100; ++i) many.push_back(fan<W>(i));
         BOOST_TEST(live_frames() > before);
@@ -317,14 +264,16 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(an_executor_destroyed_between_runs_leaves_nothing_
     auto const before = live_frames();
     int clean_value = 0;
     {
-        auto ex = W::make_executor();
+        W w;
+        auto& ex = w.ex;
         clean_value = measure<W>(ex).value;
         inject.reset(injector::mode::throw_in_call, 2);
         BOOST_CHECK_THROW(run_program<W>(ex), injected);
     }
     BOOST_TEST(live_frames() == before);
     {
-        auto ex = W::make_executor(); // a new executor after the old one is gone
+        W w2; // a new executor after the old one is gone
+        auto& ex = w2.ex;
         BOOST_TEST(measure<W>(ex).value == clean_value);
     }
     BOOST_TEST(live_frames() == before);
@@ -333,7 +282,8 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(an_executor_destroyed_between_runs_leaves_nothing_
 BOOST_AUTO_TEST_CASE_TEMPLATE(a_shared_generator_stuck_in_a_cycle_is_torn_down, W, worlds) {
     inject.reset(injector::mode::none, 0);
     auto const before = live_frames();
-    auto ex = W::make_executor();
+    W w;
+    auto& ex = w.ex;
     {
         batch::memo_cache cache;
         // f(k) yields f(k): a memoised generator that waits for itself.
@@ -367,7 +317,8 @@ typename W::template gen<int> chain_into(int depth, shared_int<W> const& stuck) 
 // under the sanitizers' larger stack frames.
 BOOST_AUTO_TEST_CASE_TEMPLATE(a_deep_chain_waiting_on_a_cycle_is_torn_down, W, worlds) {
     auto const before = live_frames();
-    auto ex = W::make_executor();
+    W w;
+    auto& ex = w.ex;
     {
         batch::memo_cache cache;
         std::function<shared_int<W>(int)> f;

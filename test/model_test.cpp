@@ -1,9 +1,10 @@
 #define BOOST_TEST_MODULE model
-// Model-based testing (see model.hpp): random programs of generators that yield operations, fan
+// Model-based testing (see model/): random programs of generators that yield operations, fan
 // out, throw, catch and share generators (batch::share and memoised functions), with batchers
 // that fail at random, run through both executors and through a reference model. A failing seed
 // is printed; BATCH_MODEL_SEED=n reruns it, BATCH_MODEL_PROGRAMS=n sets how many programs run.
-#include "model.hpp"
+#include "model/check.hpp"
+#include "model/source.hpp"
 
 #include <boost/test/unit_test.hpp>
 

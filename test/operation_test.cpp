@@ -56,8 +56,6 @@ static_assert(std::is_same_v<batch::result_of_t<third_party::lookup>, std::size_
 static_assert(std::is_same_v<batch::stored_t<void>, batch::unit>);
 static_assert(batch::keyed_operation<sharded>);
 static_assert(!batch::keyed_operation<test::get>);
-static_assert(batch::batcher_for<test::get_batcher, test::get>);
-static_assert(!batch::batcher_for<test::get_batcher, test::identity>);
 static_assert(test::ops::contains<test::put> && !test::ops::contains<sharded>);
 static_assert(test::ops::index_of<test::identity> == 1);
 
@@ -68,22 +66,4 @@ BOOST_AUTO_TEST_CASE(operation_traits_adapt_a_foreign_type) {
         return out;
     });
     BOOST_TEST(ex.run(length_of("hello")) == 5u);
-}
-
-BOOST_AUTO_TEST_CASE(outcome_holds_a_value_or_a_failure) {
-    batch::outcome<int> ok = 3;
-    BOOST_TEST(ok.has_value());
-    BOOST_TEST(ok.value() == 3);
-    BOOST_TEST(!ok.error());
-
-    batch::outcome<int> failed = std::make_exception_ptr(test::boom("no"));
-    BOOST_TEST(!failed.has_value());
-    BOOST_CHECK_THROW(std::rethrow_exception(failed.error()), test::boom);
-
-    batch::outcome<void> done;
-    BOOST_TEST(done.has_value());
-
-    batch::outcome<std::unique_ptr<int>> owning = std::make_unique<int>(4);
-    auto p = std::move(owning).value();
-    BOOST_TEST(*p == 4);
 }

@@ -3,7 +3,8 @@
 // memo caches, run programs at once (run under ThreadSanitizer in CI). And the misuses the
 // library detects: a shared generator yielded from a second thread while the first runs it, and
 // a memo_cache entered from a second thread while the first is inside it.
-#include "model.hpp"
+#include "model/check.hpp"
+#include "model/source.hpp"
 #include "support.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -75,7 +76,7 @@ BOOST_AUTO_TEST_CASE(eight_threads_with_their_own_executors_and_caches) {
 }
 
 BOOST_AUTO_TEST_CASE(eight_threads_run_random_programs_through_both_executors) {
-    // Each program gets its own executors, shared generators and memo cache (see model.hpp).
+    // Each program gets its own executors, shared generators and memo cache (see model/).
     constexpr unsigned threads = 8, programs = 250;
     std::vector<std::string> errors(threads);
     std::vector<std::thread> pool;

@@ -36,7 +36,7 @@ struct user {
     bool operator==(user const&) const = default;
 };
 
-// --- The database --------------------------------------------------------------------------
+// The database
 
 class database {
 public:
@@ -155,7 +155,7 @@ private:
     sqlite3_stmt* by_id_ = nullptr;
 };
 
-// --- The batched program: the original README, in C++ --------------------------------------
+// The batched program: the original README, in C++
 
 struct get_user {
     std::int64_t id;
@@ -211,7 +211,7 @@ struct user_batcher {
     }
 };
 
-// --- The naive program: one query per item ------------------------------------------------------
+// The naive program: one query per item
 
 user naive_user(database& db, std::int64_t id) {
     auto u = db.find(id);
@@ -226,7 +226,7 @@ std::pair<user, std::optional<user>> naive_spouses(database& db, std::int64_t id
     return {std::move(u), naive_user(db, *again.spouse_id)};
 }
 
-// --- Running both ----------------------------------------------------------------------------
+// Running both
 
 using pair_t = std::pair<user, std::optional<user>>;
 

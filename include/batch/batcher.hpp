@@ -107,84 +107,76 @@ struct batcher_set<operations<Ops...>, Batchers...> {
         }
     }();
 
+    /// The first reason the batchers cannot serve `Op`, if any.
+    enum class problem { none, missing, ambiguous, bad_result, bad_limit };
+
     template <class Op>
-    static constexpr bool op_ok = [] {
-        if constexpr (count<Op> != 1) {
-            return false;
+    static constexpr problem problem_for = [] {
+        if constexpr (count<Op> == 0) {
+            return problem::missing;
+        } else if constexpr (count<Op> > 1) {
+            return problem::ambiguous;
+        } else if constexpr (kind<Op> == batcher_kind::invalid) {
+            return problem::bad_result;
+        } else if constexpr (!good_limit<batcher_t<Op>>) {
+            return problem::bad_limit;
         } else {
-            return kind<Op> != batcher_kind::invalid && good_limit<batcher_t<Op>>;
+            return problem::none;
         }
     }();
 
     template <class Op>
-    static constexpr bool missing_for() {
-        static_assert(wrong<Op>, "batch: make_executor got no batcher for this operation type (see 'Op = ...'); "
-                                 "pass a callable that takes std::span<const Op>");
-        return true; // the assertion above has already reported the mistake
-    }
+    static constexpr bool op_ok = problem_for<Op> == problem::none;
 
+    /// Reports the problem of `Op` with one static_assert whose "with Op = ..." line names the
+    /// type; returns true, so that the assertion that called it adds no second error.
     template <class Op>
-    static constexpr bool ambiguous_for() {
-        static_assert(wrong<Op>, "batch: make_executor got two batchers for this operation type (see 'Op = ...'); "
-                                 "pass exactly one callable that takes std::span<const Op>");
-        return true; // the assertion above has already reported the mistake
-    }
-
-    template <class Op>
-    static constexpr bool bad_result_for() {
-        static_assert(wrong<Op>,
-                      "batch: the batcher for this operation type (see 'Op = ...') must return "
-                      "std::vector<result_type>, std::vector<batch::outcome<result_type>>, a batch::gen over "
-                      "the same operations producing either, or void when result_type is void");
-        return true; // the assertion above has already reported the mistake
+    static constexpr bool report() {
+        constexpr auto p = problem_for<Op>;
+        if constexpr (p == problem::missing) {
+            static_assert(wrong<Op>, "batch: make_executor got no batcher for this operation type (see 'Op = ...'); "
+                                     "pass a callable that takes std::span<const Op>");
+        } else if constexpr (p == problem::ambiguous) {
+            static_assert(wrong<Op>, "batch: make_executor got two batchers for this operation type (see 'Op = ...'); "
+                                     "pass exactly one callable that takes std::span<const Op>");
+        } else if constexpr (p == problem::bad_result) {
+            static_assert(wrong<Op>,
+                          "batch: the batcher for this operation type (see 'Op = ...') must return "
+                          "std::vector<result_type>, std::vector<batch::outcome<result_type>>, a batch::gen over "
+                          "the same operations producing either, or void when result_type is void");
+        } else if constexpr (p == problem::bad_limit) {
+            static_assert(wrong<Op>, "batch: max_batch_size on the batcher for this operation type (see 'Op = ...') "
+                                     "must be a compile-time constant of at least 1: write 'static constexpr "
+                                     "std::size_t max_batch_size = 100;'");
+        }
+        return true;
     }
 
     template <class Batcher>
-    static constexpr bool unused() {
+    static constexpr bool report_unused() {
         static_assert(wrong<Batcher>, "batch: make_executor got a batcher that serves no operation in its "
                                       "batch::operations<...> list (see 'Batcher = ...'); a batcher takes "
                                       "std::span<const Op> for some Op in the list");
-        return true; // the assertion above has already reported the mistake
-    }
-
-    template <class Op>
-    static constexpr bool bad_limit_for() {
-        static_assert(wrong<Op>, "batch: max_batch_size on the batcher for this operation type (see 'Op = ...') "
-                                 "must be a compile-time constant of at least 1: write 'static constexpr "
-                                 "std::size_t max_batch_size = 100;'");
-        return true; // the assertion above has already reported the mistake
-    }
-
-    template <class Op>
-    static constexpr bool check_op() {
-        if constexpr (count<Op> == 0) {
-            return missing_for<Op>();
-        } else if constexpr (count<Op> > 1) {
-            return ambiguous_for<Op>();
-        } else if constexpr (kind<Op> == batcher_kind::invalid) {
-            return bad_result_for<Op>();
-        } else {
-            return bad_limit_for<Op>();
-        }
+        return true;
     }
 
     template <class First, class... Rest>
-    static constexpr bool first_bad_op() {
+    static constexpr bool report_first_bad_op() {
         if constexpr (!op_ok<First>) {
-            return check_op<First>();
+            return report<First>();
         } else if constexpr (sizeof...(Rest) > 0) {
-            return first_bad_op<Rest...>();
+            return report_first_bad_op<Rest...>();
         } else {
             return true;
         }
     }
 
     template <class First, class... Rest>
-    static constexpr bool first_unused() {
+    static constexpr bool report_first_unused() {
         if constexpr (served<First> == 0) {
-            return unused<First>();
+            return report_unused<First>();
         } else if constexpr (sizeof...(Rest) > 0) {
-            return first_unused<Rest...>();
+            return report_first_unused<Rest...>();
         } else {
             return true;
         }
@@ -200,9 +192,9 @@ struct batcher_set<operations<Ops...>, Batchers...> {
         if constexpr (!operations<Ops...>::valid) {
             return true; // batch::operations has reported the mistake
         } else if constexpr (!(op_ok<Ops> && ...)) {
-            return first_bad_op<Ops...>();
+            return report_first_bad_op<Ops...>();
         } else if constexpr (sizeof...(Batchers) > 0 && !((served<Batchers> > 0) && ...)) {
-            return first_unused<Batchers...>();
+            return report_first_unused<Batchers...>();
         } else {
             return true;
         }

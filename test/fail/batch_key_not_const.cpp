@@ -1,8 +1,5 @@
 // expect: batch: the batch_key of this operation .* cannot group it: declare 'batch_key\(\) const'
-#include <batch/batch.hpp>
-
-#include <span>
-#include <vector>
+#include "common.hpp"
 
 struct get_from_shard {
     int shard;
@@ -14,11 +11,4 @@ struct get_from_shard {
     int batch_key() const { return shard; }
 #endif
 };
-using ops = batch::operations<get_from_shard>;
-
-std::vector<int> serve(std::span<get_from_shard const> in) { return std::vector<int>(in.size()); }
-
-int runs() {
-    auto ex = batch::make_executor<ops>(serve);
-    return ex.run(get_from_shard{1, 2});
-}
+int runs() { return run_alone(get_from_shard{1, 2}); }

@@ -1,8 +1,5 @@
 // expect: batch: the batch_key of this operation .* returning a type that has ==
-#include <batch/batch.hpp>
-
-#include <span>
-#include <vector>
+#include "common.hpp"
 
 struct shard {
     int number;
@@ -17,11 +14,4 @@ struct get_from_shard {
     using result_type = int;
     shard batch_key() const { return {shard_number}; }
 };
-using ops = batch::operations<get_from_shard>;
-
-std::vector<int> serve(std::span<get_from_shard const> in) { return std::vector<int>(in.size()); }
-
-int runs() {
-    auto ex = batch::make_executor<ops>(serve);
-    return ex.run(get_from_shard{1, 2});
-}
+int runs() { return run_alone(get_from_shard{1, 2}); }

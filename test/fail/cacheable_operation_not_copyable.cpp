@@ -1,10 +1,7 @@
 // expect: batch: a cacheable operation .* is kept as the key of its cached result, so it must be copyable
-#include <batch/batch.hpp>
+#include "common.hpp"
 
-#include <functional>
 #include <memory>
-#include <span>
-#include <vector>
 
 struct get_user {
     explicit get_user(int i) : id(i) {}
@@ -17,14 +14,5 @@ struct get_user {
     bool operator==(get_user const& o) const { return id == o.id; }
 };
 template <>
-struct std::hash<get_user> {
-    std::size_t operator()(get_user const& g) const noexcept { return std::hash<int>{}(g.id); }
-};
-using ops = batch::operations<get_user>;
-
-std::vector<int> serve(std::span<get_user const> in) { return std::vector<int>(in.size()); }
-
-int runs() {
-    auto ex = batch::make_executor<ops>(serve);
-    return ex.run(get_user{1});
-}
+struct std::hash<get_user> : hash_by_id<get_user> {};
+int runs() { return run_alone(get_user{1}); }

@@ -1,9 +1,5 @@
 // expect: batch: a deduplicate or cacheable operation .* needs ==
-#include <batch/batch.hpp>
-
-#include <functional>
-#include <span>
-#include <vector>
+#include "common.hpp"
 
 struct get_user {
     int id;
@@ -14,14 +10,5 @@ struct get_user {
 #endif
 };
 template <>
-struct std::hash<get_user> {
-    std::size_t operator()(get_user const& g) const noexcept { return std::hash<int>{}(g.id); }
-};
-using ops = batch::operations<get_user>;
-
-std::vector<int> serve(std::span<get_user const> in) { return std::vector<int>(in.size()); }
-
-int runs() {
-    auto ex = batch::make_executor<ops>(serve);
-    return ex.run(get_user{1});
-}
+struct std::hash<get_user> : hash_by_id<get_user> {};
+int runs() { return run_alone(get_user{1}); }

@@ -1,8 +1,9 @@
-// libFuzzer target: the input bytes choose a program (see ../model.hpp: the same programs as
+// libFuzzer target: the input bytes choose a program (see ../model/: the same programs as
 // the model test, drawn from bytes instead of a seed), which runs through both executors and
 // the reference model. A disagreement prints the program and aborts; memory errors and
 // undefined behaviour are caught by AddressSanitizer and UndefinedBehaviorSanitizer.
-#include "../model.hpp"
+#include "../model/check.hpp"
+#include "../model/source.hpp"
 
 #include <cstddef>
 #include <cstdint>

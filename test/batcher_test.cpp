@@ -1,0 +1,183 @@
+#define BOOST_TEST_MODULE batcher
+// What a batcher may return (values, outcomes, nothing, units, a span over its own buffer),
+// what happens when it breaks its contract, and how max_batch_size splits its calls.
+#include "support.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <cstddef>
+#include <exception>
+#include <memory>
+#include <span>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+using namespace test;
+
+static_assert(batch::batcher_for<get_batcher, get>);
+static_assert(!batch::batcher_for<get_batcher, identity>);
+
+namespace {
+
+struct may_fail {
+    int key;
+    using result_type = std::string;
+};
+struct log_line {
+    std::string text;
+    using result_type = void;
+};
+using outcome_ops = batch::operations<may_fail, log_line>;
+
+batch::gen<std::string, outcome_ops> fetch_or_default(int key) {
+    try {
+        std::string s = co_yield may_fail{key};
+        co_return s;
+    } catch (boom const& e) {
+        co_return std::string("default:") + e.what();
+    }
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(outcome_batchers_fail_single_operations_and_void_batchers_work) {
+    std::vector<std::string> lines;
+    auto ex = batch::make_executor<outcome_ops>(
+        [](std::span<may_fail const> in) {
+            std::vector<batch::outcome<std::string>> out;
+            for (auto const& op : in) {
+                if (op.key % 2) {
+                    out.emplace_back(std::make_exception_ptr(boom(std::to_string(op.key))));
+                } else {
+                    out.emplace_back(std::to_string(op.key));
+                }
+            }
+            return out;
+        },
+        [&lines](std::span<log_line const> in) {
+            for (auto const& l : in) lines.push_back(l.text);
+        });
+    std::vector<batch::gen<std::string, outcome_ops>> gens;
+    for (int i = 0; i < 4; ++i) gens.push_back(fetch_or_default(i));
+    auto out = ex.run(std::move(gens));
+    BOOST_TEST((out == std::vector<std::string>{"0", "default:1", "2", "default:3"}));
+    BOOST_TEST(ex.stats().batches == 1u);
+
+    BOOST_CHECK_THROW(ex.run(may_fail{1}), boom);
+    std::vector<log_line> writes{{"a"}, {"b"}};
+    auto done = ex.run(std::move(writes));
+    BOOST_TEST(done.size() == 2u);
+    BOOST_TEST((lines == std::vector<std::string>{"a", "b"}));
+}
+
+BOOST_AUTO_TEST_CASE(void_operations_may_be_served_with_a_vector_of_units) {
+    auto ex = batch::make_executor<ops>(get_batcher{}, identity_batcher{},
+                                        [](std::span<put const> in) { return std::vector<batch::unit>(in.size()); });
+    ex.run(put{1, 1});
+    BOOST_TEST(ex.stats().batches == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_wrong_result_count_is_a_batcher_error_naming_type_and_counts) {
+    auto ex = batch::make_executor<ops>([](std::span<get const> in) { return std::vector<int>(in.size() + 1); },
+                                        identity_batcher{}, put_batcher{});
+    std::vector<get> in{{1}, {2}};
+    try {
+        ex.run(std::move(in));
+        BOOST_FAIL("expected a batcher_error");
+    } catch (batch::batcher_error const& e) {
+        std::string const what = e.what();
+        BOOST_TEST(what.find("test::get") != std::string::npos, what);
+        BOOST_TEST(what.find("returned 3 results for 2 operations") != std::string::npos, what);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_generic_batcher_may_serve_every_operation) {
+    using two = batch::operations<get, identity>;
+    auto ex = batch::make_executor<two>([](auto in) {
+        std::vector<int> out;
+        for (auto const& op : in) {
+            if constexpr (std::is_same_v<std::decay_t<decltype(op)>, get>) {
+                out.push_back(op.key * 2);
+            } else {
+                out.push_back(op.value);
+            }
+        }
+        return out;
+    });
+    auto [a, b] = ex.run(hana::make_tuple(get{3}, identity{3}));
+    BOOST_TEST(a == 6);
+    BOOST_TEST(b == 3);
+    BOOST_TEST(ex.stats().batches == 2u);
+}
+
+namespace {
+
+// Answers through a buffer it reuses, so that a steady-state round allocates nothing.
+struct reusing_get_batcher {
+    std::vector<int> buffer;
+    std::span<int const> operator()(std::span<get const> in) {
+        buffer.clear();
+        for (auto const& op : in) buffer.push_back(op.key * 2);
+        return buffer;
+    }
+};
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(a_batcher_may_return_a_span_over_its_own_buffer) {
+    auto ex = batch::make_executor<ops>(reusing_get_batcher{}, identity_batcher{}, put_batcher{});
+    std::vector<get> in{{1}, {2}, {3}};
+    BOOST_TEST((ex.run(std::move(in)) == std::vector<int>{2, 4, 6}));
+    BOOST_TEST(ex.run(get{21}) == 42);
+    BOOST_TEST(ex.batcher_of<get>().buffer.size() == 1u);
+}
+
+namespace {
+
+// max_batch_size written on the operation type, where many users look for it first.
+struct limited_get {
+    int key;
+    using result_type = int;
+    static constexpr std::size_t max_batch_size = 3;
+};
+
+struct sizes_batcher {
+    std::shared_ptr<std::vector<std::size_t>> sizes = std::make_shared<std::vector<std::size_t>>();
+    std::vector<int> operator()(std::span<limited_get const> in) const {
+        sizes->push_back(in.size());
+        std::vector<int> out;
+        for (auto const& op : in) out.push_back(op.key);
+        return out;
+    }
+};
+
+// The batcher's own limit: the smaller of the two wins.
+struct tighter_batcher : sizes_batcher {
+    static constexpr std::size_t max_batch_size = 2;
+};
+
+std::vector<limited_get> limited(int n) {
+    std::vector<limited_get> ops;
+    for (int i = 0; i < n; ++i) ops.push_back({i});
+    return ops;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(max_batch_size_on_the_operation_type_splits_calls) {
+    sizes_batcher batcher;
+    auto ex = batch::make_executor<batch::operations<limited_get>>(batcher);
+    auto const out = ex.run(limited(8));
+    BOOST_TEST(out.size() == 8u);
+    BOOST_TEST(out[7] == 7);
+    BOOST_TEST((*batcher.sizes == std::vector<std::size_t>{3, 3, 2}));
+    BOOST_TEST(ex.stats().rounds == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(the_smaller_of_the_operation_and_batcher_limits_applies) {
+    tighter_batcher batcher;
+    auto ex = batch::make_executor<batch::operations<limited_get>>(batcher);
+    ex.run(limited(5));
+    BOOST_TEST((*batcher.sizes == std::vector<std::size_t>{2, 2, 1}));
+}

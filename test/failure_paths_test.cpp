@@ -15,6 +15,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <any>
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <span>
@@ -31,16 +32,28 @@ struct injected {
     int at;
 };
 
-/// Where to fail in the current run: counts yield points and batcher calls as they happen.
+/// Where to fail in the current run: counts yield points, batcher calls and the steps of
+/// asynchronous batches as they happen.
 struct injector {
-    enum class mode { none, throw_at_point, empty_gen_at_point, throw_in_call };
+    enum class mode {
+        none,
+        throw_at_point,
+        empty_gen_at_point,
+        throw_in_call,
+        throw_in_advance,
+        throw_in_results,
+        stall_call
+    };
     mode how = mode::none;
     int target = 0;
     int points = 0;
     int structures = 0; ///< Yield points whose structure holds generators.
     int calls = 0;
+    int advances = 0; ///< Steps of asynchronous batches.
+    int results = 0;  ///< Asynchronous batches whose results were taken.
+    int async_calls = 0;
 
-    void reset(mode m, int t) { *this = {m, t, 0, 0, 0}; }
+    void reset(mode m, int t) { *this = {m, t}; }
 
     /// A yield point: throws there if it is the target.
     void point() {
@@ -61,15 +74,39 @@ struct injector {
         ++calls;
         if (how == mode::throw_in_call && calls == target) throw injected{target};
     }
+
+    /// A step of an asynchronous batch: throws if it is the target.
+    void advance() {
+        ++advances;
+        if (how == mode::throw_in_advance && advances == target) throw injected{target};
+    }
+
+    /// The results of an asynchronous batch are taken: throws if it is the target.
+    void take_results() {
+        ++results;
+        if (how == mode::throw_in_results && results == target) throw injected{target};
+    }
+
+    /// An asynchronous batch is submitted: true if it must never finish.
+    bool stall() {
+        ++async_calls;
+        return how == mode::stall_call && async_calls == target;
+    }
 };
 
 injector inject;
 
 std::ptrdiff_t live_frames() { return batch::detail::frame_pool::local().live(); }
 
-/// Operation `a(k)` gives `k + 1`, `b(v)` gives `2v`; every batcher call is a place to fail.
+/// Operation `a(k)` gives `k + 1`, `b(v)` gives `2v`; every batcher call is a place to fail, and
+/// so is every step of an asynchronous batch, the taking of its results, and its deadline.
 struct injecting {
     using value_type = int;
+    void on_advance() const { inject.advance(); }
+    void on_results() const { inject.take_results(); }
+    bool stalls() const { return inject.stall(); }
+    std::chrono::milliseconds timeout() const { return std::chrono::milliseconds(20); }
+
     std::vector<batch::outcome<int>> answer(int type, std::span<int const> keys, std::size_t) const {
         inject.call();
         std::vector<batch::outcome<int>> out;
@@ -131,14 +168,14 @@ int run_program(Executor& ex) {
 }
 
 struct clean_run {
-    int value, points, structures, calls;
+    int value, points, structures, calls, advances, results, async_calls;
 };
 
 template <class W, class Executor>
 clean_run measure(Executor& ex) {
     inject.reset(injector::mode::none, 0);
     int const value = run_program<W>(ex);
-    return {value, inject.points, inject.structures, inject.calls};
+    return {value, inject.points, inject.structures, inject.calls, inject.advances, inject.results, inject.async_calls};
 }
 
 // Injects failures at `count` places, one per run, each followed by a clean run on the same
@@ -179,7 +216,8 @@ void expect_injected(std::exception_ptr const& e, int target) {
     }
 }
 
-using worlds = test::both_worlds<injecting>;
+using worlds = test::all_worlds<injecting>;
+using async_world = test::async_world<injecting>;
 
 } // namespace
 
@@ -330,4 +368,32 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(a_deep_chain_waiting_on_a_cycle_is_torn_down, W, w
         BOOST_TEST(live_frames() == before);
     }
     BOOST_TEST(live_frames() == before);
+}
+
+BOOST_AUTO_TEST_CASE(a_failure_at_any_step_of_an_asynchronous_batch_is_rethrown_and_leaks_nothing) {
+    async_world w;
+    auto const clean = measure<async_world>(w.ex);
+    BOOST_TEST(clean.advances == clean.async_calls * async_world::steps);
+    BOOST_TEST(clean.async_calls > 0);
+    each_failure<async_world>(injector::mode::throw_in_advance, clean.advances, expect_injected);
+}
+
+BOOST_AUTO_TEST_CASE(a_failure_taking_the_results_of_an_asynchronous_batch_is_rethrown_and_leaks_nothing) {
+    async_world w;
+    auto const clean = measure<async_world>(w.ex);
+    BOOST_TEST(clean.results == clean.async_calls);
+    each_failure<async_world>(injector::mode::throw_in_results, clean.results, expect_injected);
+}
+
+BOOST_AUTO_TEST_CASE(an_asynchronous_batch_past_its_deadline_fails_with_timeout_error_and_leaks_nothing) {
+    async_world w;
+    auto const clean = measure<async_world>(w.ex);
+    each_failure<async_world>(injector::mode::stall_call, clean.async_calls, [](std::exception_ptr const& e, int) {
+        try {
+            std::rethrow_exception(e);
+        } catch (batch::timeout_error const&) {
+        } catch (...) {
+            BOOST_ERROR("another exception than batch::timeout_error");
+        }
+    });
 }

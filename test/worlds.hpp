@@ -15,15 +15,28 @@
 // the whole call, fail single operations through their outcomes, or return the wrong number
 // of results to break the batcher's contract. The tests' rules: `doubling` here, the failure
 // injection of failure_paths_test and the random programs' rules of model/.
+//
+// Three worlds: `typed_world` (plain batchers), `async_world` (the same, but the batcher of `a`
+// is asynchronous: its batches wait on a pipe, advance a step at a time, and may time out) and
+// `dynamic_world` (the runtime-typed baseline). In the asynchronous world a rule may also have
+// `on_advance()` and `on_results()`, called at each step of a batch and before its results
+// are taken (to fail there), `stalls()`, asked when a batch is submitted (true: one step never
+// comes), and `timeout()`.
 
 #include <batch/batch.hpp>
 #include <batch/dynamic/executor.hpp>
 
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
 #include <any>
 #include <array>
+#include <chrono>
 #include <cstddef>
 #include <exception>
 #include <span>
+#include <stdexcept>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -41,8 +54,76 @@ struct doubling {
     }
 };
 
-/// The typed library: batch::make_executor over two statically typed operations.
-template <class Rule>
+/// An asynchronous batch answered through a pipe: its answers are computed when it is
+/// submitted, and the pipe holds one byte per step; each advance reads one, and the batch is
+/// done after `steps` of them. So it goes through poll(2) and advance() as a batch over a
+/// socket does, with no thread and no timing.
+template <class Value, class Rule>
+class piped_batch {
+public:
+    piped_batch(std::vector<batch::outcome<Value>> answers, int steps, Rule const* rule)
+        : answers_(std::move(answers)), steps_(steps), rule_(rule) {
+        if (::pipe2(fds_, O_NONBLOCK | O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
+        int written = steps;
+        if constexpr (requires { rule->stalls(); }) {
+            if (rule->stalls()) --written; // one step never comes: the batch waits for its deadline
+        }
+        std::vector<char> const bytes(static_cast<std::size_t>(written), 'x');
+        if (::write(fds_[1], bytes.data(), bytes.size()) != static_cast<ssize_t>(bytes.size())) {
+            close();
+            throw std::runtime_error("write to a pipe failed");
+        }
+    }
+    piped_batch(piped_batch&& o) noexcept
+        : answers_(std::move(o.answers_)), steps_(o.steps_), taken_(o.taken_),
+          rule_(o.rule_), fds_{std::exchange(o.fds_[0], -1), std::exchange(o.fds_[1], -1)} {}
+    piped_batch& operator=(piped_batch&& o) noexcept {
+        if (this != &o) {
+            close();
+            answers_ = std::move(o.answers_);
+            steps_ = o.steps_;
+            taken_ = o.taken_;
+            rule_ = o.rule_;
+            fds_[0] = std::exchange(o.fds_[0], -1);
+            fds_[1] = std::exchange(o.fds_[1], -1);
+        }
+        return *this;
+    }
+    ~piped_batch() { close(); }
+
+    [[nodiscard]] batch::io_interest interest() const { return {fds_[0], POLLIN}; }
+
+    void advance(short) {
+        if constexpr (requires { rule_->on_advance(); }) rule_->on_advance();
+        char c;
+        if (::read(fds_[0], &c, 1) == 1) ++taken_;
+    }
+
+    [[nodiscard]] bool done() const { return taken_ == steps_; }
+
+    std::vector<batch::outcome<Value>> results() {
+        if constexpr (requires { rule_->on_results(); }) rule_->on_results();
+        return std::move(answers_);
+    }
+
+private:
+    void close() noexcept {
+        for (int& fd : fds_) {
+            if (fd >= 0) ::close(fd);
+            fd = -1;
+        }
+    }
+
+    std::vector<batch::outcome<Value>> answers_;
+    int steps_;
+    int taken_ = 0;
+    Rule const* rule_;
+    int fds_[2] = {-1, -1};
+};
+
+/// The typed library: batch::make_executor over two statically typed operations; with `AsyncA`,
+/// the batcher of `a` is asynchronous.
+template <class Rule, bool AsyncA = false>
 class typed_world {
 public:
     using value_type = typename Rule::value_type;
@@ -71,26 +152,54 @@ public:
 
     Rule rule;
 
+    /// Steps each asynchronous batch takes.
+    static constexpr int steps = 2;
+
 private:
+    template <int Type>
+    std::vector<batch::outcome<value_type>> answer(std::span<op<Type> const> in) {
+        ++calls_[Type];
+        std::vector<int> keys;
+        keys.reserve(in.size());
+        for (auto const& o : in) keys.push_back(o.key);
+        return rule.answer(Type, keys, ex.stats().rounds);
+    }
+
     template <int Type>
     struct batcher {
         typed_world* world;
         std::vector<batch::outcome<value_type>> operator()(std::span<op<Type> const> in) const {
-            ++world->calls_[Type];
-            std::vector<int> keys;
-            keys.reserve(in.size());
-            for (auto const& o : in) keys.push_back(o.key);
-            return world->rule.answer(Type, keys, world->ex.stats().rounds);
+            return world->template answer<Type>(in);
         }
     };
+
+    struct async_batcher {
+        typed_world* world;
+        piped_batch<value_type, Rule> submit(std::span<a_op const> in) const {
+            return {world->template answer<0>(in), steps, &world->rule};
+        }
+        [[nodiscard]] std::chrono::milliseconds timeout() const {
+            if constexpr (requires { world->rule.timeout(); }) {
+                return world->rule.timeout();
+            } else {
+                return {};
+            }
+        }
+    };
+
+    using a_batcher = std::conditional_t<AsyncA, async_batcher, batcher<0>>;
 
     std::array<std::size_t, 2> calls_{};
 
 public:
-    batch::executor<ops, batcher<0>, batcher<1>> ex = batch::make_executor<ops>(batcher<0>{this}, batcher<1>{this});
+    batch::executor<ops, a_batcher, batcher<1>> ex = batch::make_executor<ops>(a_batcher{this}, batcher<1>{this});
 
-    static constexpr char const* name = "typed";
+    static constexpr char const* name = AsyncA ? "async" : "typed";
 };
+
+/// The typed library with an asynchronous batcher for `a` and a plain one for `b`.
+template <class Rule>
+using async_world = typed_world<Rule, true>;
 
 namespace dyn = batch::dynamic;
 
@@ -169,8 +278,12 @@ std::vector<std::any> dynamic_world<Rule>::batcher::batch(std::span<dyn::operati
     return out;
 }
 
-/// Both worlds for one rule, for BOOST_AUTO_TEST_CASE_TEMPLATE.
+/// Both executors for one rule, for BOOST_AUTO_TEST_CASE_TEMPLATE.
 template <class Rule>
 using both_worlds = std::tuple<typed_world<Rule>, dynamic_world<Rule>>;
+
+/// Every world for one rule: both executors, and the typed one with an asynchronous batcher.
+template <class Rule>
+using all_worlds = std::tuple<typed_world<Rule>, async_world<Rule>, dynamic_world<Rule>>;
 
 } // namespace test

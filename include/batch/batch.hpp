@@ -2,6 +2,8 @@
 
 /// The umbrella header: everything a user of the library needs.
 
+#include <batch/active_run.hpp>
+#include <batch/async_batcher.hpp>
 #include <batch/batcher.hpp>
 #include <batch/error.hpp>
 #include <batch/executor.hpp>

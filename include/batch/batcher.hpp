@@ -1,5 +1,6 @@
 #pragma once
 
+#include <batch/async_batcher.hpp>
 #include <batch/detail/traits.hpp>
 #include <batch/operation.hpp>
 #include <batch/outcome.hpp>
@@ -22,9 +23,14 @@ concept batcher_for = operation<Op> && std::invocable<Batcher&, std::span<Op con
 
 namespace detail {
 
+/// Satisfied when `Batcher` serves `Op`, as a plain or an asynchronous batcher.
+template <class Batcher, class Op>
+concept serves = batcher_for<Batcher, Op> || async_batcher_for<Batcher, Op>;
+
 /// How a batcher answers: with values, with per-operation outcomes, with nothing (for void
-/// results), or with a generator that yields further operations first.
-enum class batcher_kind { values, outcomes, nothing, generator, invalid };
+/// results), with a generator that yields further operations first, or later, as an
+/// asynchronous batch.
+enum class batcher_kind { values, outcomes, nothing, generator, async, invalid };
 
 /// A std::vector, or any sized random-access range (such as a std::span over a buffer that the
 /// batcher reuses from call to call), of `Element`.
@@ -48,16 +54,20 @@ constexpr batcher_kind plain_kind() {
 
 template <class Batcher, class Op, class Ops>
 constexpr batcher_kind kind_of() {
-    using ret = std::invoke_result_t<Batcher&, std::span<Op const>>;
-    if constexpr (is_gen_v<ret>) {
-        if constexpr (std::is_same_v<typename ret::operation_set,
-                                     Ops> && plain_kind<typename ret::value_type, Op>() != batcher_kind::invalid) {
+    if constexpr (async_batcher_for<Batcher, Op>) { // submit wins over a call operator
+        using results = decltype(std::declval<pending_t<Batcher, Op>&>().results());
+        return plain_kind<std::remove_cvref_t<results>, Op>() == batcher_kind::invalid ? batcher_kind::invalid
+                                                                                        : batcher_kind::async;
+    } else {
+        using ret = std::invoke_result_t<Batcher&, std::span<Op const>>;
+        if constexpr (!is_gen_v<ret>) {
+            return plain_kind<ret, Op>();
+        } else if constexpr (std::is_same_v<typename ret::operation_set, Ops>
+                             && plain_kind<typename ret::value_type, Op>() != batcher_kind::invalid) {
             return batcher_kind::generator;
         } else {
             return batcher_kind::invalid;
         }
-    } else {
-        return plain_kind<ret, Op>();
     }
 }
 
@@ -74,25 +84,34 @@ struct batcher_set;
 template <class... Ops, class... Batchers>
 struct batcher_set<operations<Ops...>, Batchers...> {
     template <class Op>
-    static constexpr std::size_t count = (std::size_t{batcher_for<Batchers, Op>} + ... + 0);
+    static constexpr std::size_t count = (std::size_t{serves<Batchers, Op>} + ... + 0);
 
     template <class Batcher>
-    static constexpr std::size_t served = (std::size_t{batcher_for<Batcher, Ops>} + ... + 0);
+    static constexpr std::size_t served = (std::size_t{serves<Batcher, Ops>} + ... + 0);
 
     /// The position of the batcher for `Op` among `Batchers`.
     template <class Op>
-    static constexpr std::size_t index = [] {
-        constexpr bool serves[] = {batcher_for<Batchers, Op>..., false};
-        std::size_t i = 0;
-        while (i < sizeof...(Batchers) && !serves[i]) ++i;
-        return i;
-    }();
+    static constexpr std::size_t index = detail::index_of<std::true_type, std::bool_constant<serves<Batchers, Op>>...>;
+
 
     template <class Op>
     using batcher_t = std::tuple_element_t<index<Op>, std::tuple<Batchers...>>;
 
     template <class Op>
     static constexpr batcher_kind kind = kind_of<batcher_t<Op>, Op, operations<Ops...>>();
+
+    /// True when `Op` has one batcher, an asynchronous one.
+    template <class Op>
+    static constexpr bool is_async = [] {
+        if constexpr (count<Op> == 1) {
+            return kind<Op> == batcher_kind::async;
+        } else {
+            return false;
+        }
+    }();
+
+    /// True when some operation type has an asynchronous batcher.
+    static constexpr bool has_async = (is_async<Ops> || ...);
 
     /// The most operations one call for `Op` takes (0: no limit): the smaller of the limits the
     /// operation type and its batcher declare.
@@ -143,7 +162,8 @@ struct batcher_set<operations<Ops...>, Batchers...> {
             static_assert(wrong<Op>,
                           "batch: the batcher for this operation type (see 'Op = ...') must return "
                           "std::vector<result_type>, std::vector<batch::outcome<result_type>>, a batch::gen over "
-                          "the same operations producing either, or void when result_type is void");
+                          "the same operations producing either, or void when result_type is void (and so must "
+                          "results() of an asynchronous batcher's pending batch)");
         } else if constexpr (p == problem::bad_limit) {
             static_assert(wrong<Op>, "batch: max_batch_size on the batcher for this operation type (see 'Op = ...') "
                                      "must be a compile-time constant of at least 1: write 'static constexpr "

@@ -30,4 +30,10 @@ public:
     using error::error;
 };
 
+/// An asynchronous batch did not finish within its batcher's `timeout()`.
+class timeout_error : public error {
+public:
+    using error::error;
+};
+
 } // namespace batch

@@ -1,37 +1,60 @@
 #pragma once
 
+#include <batch/active_run.hpp>
+#include <batch/async_batcher.hpp>
 #include <batch/batcher.hpp>
 #include <batch/detail/batch_call.hpp>
 #include <batch/detail/context.hpp>
 #include <batch/detail/generator_batcher.hpp>
+#include <batch/detail/in_flight.hpp>
 #include <batch/detail/merge.hpp>
-#include <batch/detail/run.hpp>
 #include <batch/detail/split.hpp>
 #include <batch/detail/type_name.hpp>
 #include <batch/error.hpp>
 #include <batch/gen.hpp>
+#include <batch/io/poll.hpp>
 #include <batch/operation.hpp>
 #include <batch/outcome.hpp>
 #include <batch/stats.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cstddef>
 #include <exception>
 #include <functional>
+#include <optional>
 #include <ranges>
 #include <span>
 #include <string>
 #include <tuple>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace batch {
 
 template <class Ops, class... Batchers>
 class executor;
 
+namespace detail {
+
+/// The list of asynchronous batches in flight for `Op`, or `no_flights` where its batcher is
+/// not asynchronous.
+template <class Set, class Op, bool = Set::template is_async<Op>>
+struct flights_of {
+    using type = no_flights;
+};
+template <class Set, class Op>
+struct flights_of<Set, Op, true> {
+    using type = std::vector<flight<typename bucket<Op>::call_type, pending_t<typename Set::template batcher_t<Op>, Op>>>;
+};
+
+} // namespace detail
+
 /// Runs generators over `Ops` in rounds, calling one batcher per operation type (and
-/// `batch_key`) per round with every pending operation of that type.
+/// `batch_key`) per round with every pending operation of that type. A round first submits the
+/// batches of the asynchronous batchers, then calls the others, then waits for the batches in
+/// flight together.
 template <class... Ops, class... Batchers>
 class executor<operations<Ops...>, Batchers...> {
     using ops_t = operations<Ops...>;
@@ -39,6 +62,11 @@ class executor<operations<Ops...>, Batchers...> {
     static_assert(set::check());
 
 public:
+    using operation_set = ops_t; ///< The operations it serves.
+
+    /// True when some batcher is asynchronous: the executor's rounds may then wait for I/O.
+    static constexpr bool asynchronous = ops_t::valid && set::ok && set::has_async;
+
     /// Takes ownership of the batchers (prefer `batch::make_executor`).
     template <class... Bs>
     explicit executor(std::in_place_t, Bs&&... batchers) : batchers_(std::forward<Bs>(batchers)...) {}
@@ -52,7 +80,7 @@ public:
     /// `batch::usage_error`.
     template <class Yielded>
     auto run(Yielded&& x) {
-        return detail::run(context_, std::forward<Yielded>(x), [this] { dispatch_round(); });
+        return io::run_blocking(*this, std::forward<Yielded>(x));
     }
 
     /// Counters of the last run.
@@ -80,12 +108,24 @@ public:
     }
 
 private:
+    template <class E, class Y>
+    friend class active_run;
+
     template <class Op>
     using call_t = typename detail::bucket<Op>::call_type;
 
-    // Once per round: every pending bucket, in the order of Ops.
+    // Once per round: every pending bucket, in the order of Ops; those of asynchronous
+    // batchers first, so that their I/O overlaps with the calls of the others.
     void dispatch_round() {
-        if constexpr (ops_t::valid && set::ok) (dispatch<Ops>(), ...);
+        if constexpr (ops_t::valid && set::ok) {
+            if constexpr (asynchronous) (dispatch_if<Ops, true>(), ...);
+            (dispatch_if<Ops, false>(), ...);
+        }
+    }
+
+    template <class Op, bool Async>
+    void dispatch_if() {
+        if constexpr (set::template is_async<Op> == Async) dispatch<Op>();
     }
 
     // Group by batch_key, merge identical operations, split into chunks, call.
@@ -114,7 +154,9 @@ private:
     void call(detail::bucket<Op>& b, call_t<Op>&& c) {
         constexpr auto kind = set::template kind<Op>;
         context_.batch_called(b.stats, c.size());
-        if constexpr (kind == detail::batcher_kind::generator) {
+        if constexpr (kind == detail::batcher_kind::async) {
+            submit<Op>(std::move(c));
+        } else if constexpr (kind == detail::batcher_kind::generator) {
             auto start = [&batcher = batcher_of<Op>()](call_t<Op> const& in) {
                 return std::invoke(batcher, in.input());
             };
@@ -136,6 +178,61 @@ private:
             }
         }
     }
+
+    // Starts an asynchronous batch; a batcher that cannot start it fails its operations.
+    template <class Op>
+    void submit(call_t<Op>&& c) {
+        auto& flights = in_flight_.template list<ops_t::template index_of<Op>>();
+        auto& batcher = batcher_of<Op>();
+        try {
+            flights.reserve(flights.size() + 1);
+            auto const timeout = detail::timeout_of(batcher);
+            auto deadline = detail::clock::time_point::max();
+            if (timeout > detail::clock::duration::zero()) deadline = detail::clock::now() + timeout;
+            auto pending = batcher.submit(c.input()); // the span outlives the move below
+            flights.push_back({std::move(c), std::move(pending), deadline});
+        } catch (...) {
+            c.results_to().fail_all(context_, std::current_exception());
+        }
+    }
+
+    // An asynchronous batch has ended: its results are delivered, or its operations fail with
+    // `error` (or with what taking its results throws).
+    template <class Flight>
+    void finish(Flight& f, std::exception_ptr const& error) noexcept {
+        using Op = typename Flight::call_type::operation;
+        auto const to = f.call.results_to();
+        if (error) {
+            to.fail_all(context_, error);
+            return;
+        }
+        auto& b = context_.template bucket_for<Op>();
+        try {
+            if constexpr (std::is_void_v<decltype(f.pending.results())>) {
+                f.pending.results();
+                deliver<Op>(b, f.call);
+            } else {
+                deliver<Op>(b, f.call, f.pending.results());
+            }
+        } catch (...) {
+            to.fail_all(context_, std::current_exception());
+        }
+    }
+
+    // The executor's side of an active_run's I/O.
+    [[nodiscard]] bool io_pending() const noexcept { return !in_flight_.empty(); }
+    void settle_io() {
+        in_flight_.settle([this](auto& f, std::exception_ptr const& e) { finish(f, e); });
+    }
+    void collect_waits(std::vector<io_interest>& out) const { in_flight_.collect_waits(out); }
+    void io_ready(int fd, short revents) {
+        in_flight_.ready(fd, revents, [this](auto& f, std::exception_ptr const& e) { finish(f, e); });
+    }
+    [[nodiscard]] std::optional<detail::clock::time_point> io_deadline() const { return in_flight_.next_deadline(); }
+    void expire_io(detail::clock::time_point now) {
+        in_flight_.expire(now, [this](auto& f, std::exception_ptr const& e) { finish(f, e); });
+    }
+    void cancel_io() noexcept { in_flight_.cancel_all(); }
 
     // A void batcher's call succeeded: every operation is done.
     template <class Op>
@@ -176,6 +273,7 @@ private:
 
     detail::context<ops_t> context_;
     std::tuple<Batchers...> batchers_;
+    detail::in_flight_set<typename detail::flights_of<set, Ops>::type...> in_flight_;
 };
 
 namespace detail {

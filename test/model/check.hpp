@@ -57,7 +57,7 @@ struct verdict {
     outcome first_run;
 };
 
-/// Checks `p` against both executors.
+/// Checks `p` against both executors, the typed one also with an asynchronous batcher.
 inline verdict check(program const& p) {
     auto const first = evaluator(p, {}).run();
     expectations const want{first, evaluator(p, first.kept).run()};
@@ -65,6 +65,7 @@ inline verdict check(program const& p) {
         return {"the model found no schedule for its shared generators\n" + describe(p), first.result};
     }
     auto why = check_in<typed_world>(p, want);
+    if (why.empty()) why = check_in<async_world>(p, want);
     if (why.empty()) why = check_in<dynamic_world>(p, want);
     return {std::move(why), first.result};
 }

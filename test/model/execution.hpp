@@ -55,6 +55,7 @@ struct program_rules {
 };
 
 using typed_world = test::typed_world<program_rules>;
+using async_world = test::async_world<program_rules>;
 using dynamic_world = test::dynamic_world<program_rules>;
 
 inline std::int64_t code_of(std::exception_ptr const& e) {

@@ -19,6 +19,8 @@ namespace batch::detail {
 /// operation type (a pointer to one, for the runtime-typed baseline), `S` the stored result.
 template <class Op, class S>
 struct batch_call {
+    using operation = Op;
+
     std::vector<Op> ops;
     std::vector<target<S>> targets;
     /// Empty unless identical operations were merged: then `ops[i]` answers the targets from

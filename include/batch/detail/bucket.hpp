@@ -30,7 +30,7 @@ struct bucket {
     using operation = Op;
 
     call_type pending;   ///< The operations yielded in this round.
-    call_type in_flight; ///< The call being dispatched; kept so that the next round reuses its capacity.
+    call_type dispatching; ///< The call being dispatched; kept so that the next round reuses its capacity.
     operation_stats stats;
 
     struct no_merge_space {};
@@ -48,14 +48,14 @@ struct bucket {
     /// capacity of the last one. A dispatch that must keep the call (for a generator batcher)
     /// moves it away; `end_dispatch` empties whatever is left.
     call_type& take() noexcept {
-        pending.swap(in_flight);
-        return in_flight;
+        pending.swap(dispatching);
+        return dispatching;
     }
-    void end_dispatch() noexcept { in_flight.clear(); }
+    void end_dispatch() noexcept { dispatching.clear(); }
 
     void clear() noexcept {
         pending.clear();
-        in_flight.clear();
+        dispatching.clear();
     }
 };
 

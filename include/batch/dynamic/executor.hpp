@@ -1,14 +1,15 @@
 #pragma once
 
+#include <batch/active_run.hpp>
 #include <batch/detail/batch_call.hpp>
 #include <batch/detail/context.hpp>
 #include <batch/detail/generator_batcher.hpp>
-#include <batch/detail/run.hpp>
 #include <batch/detail/scheduler.hpp>
 #include <batch/detail/yield.hpp>
 #include <batch/dynamic/operation.hpp>
 #include <batch/error.hpp>
 #include <batch/gen.hpp>
+#include <batch/io/poll.hpp>
 #include <batch/stats.hpp>
 
 #include <any>
@@ -143,6 +144,12 @@ namespace batch::dynamic {
 /// batcher once per round with all of its pending operations.
 class executor {
 public:
+    using operation_set = ops; ///< The operations it serves: any runtime-typed operation.
+
+    /// Its batchers are never asynchronous: the baseline keeps the original design's plain and
+    /// generator batchers.
+    static constexpr bool asynchronous = false;
+
     executor() = default;
     executor(executor const&) = delete;
     executor& operator=(executor const&) = delete;
@@ -152,13 +159,16 @@ public:
     /// executor's own runs throws `batch::usage_error`.
     template <class Yielded>
     auto run(Yielded&& x) {
-        return detail::run(context_, std::forward<Yielded>(x), [this] { dispatch_round(); });
+        return io::run_blocking(*this, std::forward<Yielded>(x));
     }
 
     /// Counters of the last run.
     [[nodiscard]] run_stats const& stats() const noexcept { return context_.stats(); }
 
 private:
+    template <class E, class Y>
+    friend class batch::active_run;
+
     using context_type = detail::context<ops>;
     using call_type = context_type::call_type;
 

@@ -1,0 +1,142 @@
+#pragma once
+
+#include <batch/async_batcher.hpp>
+#include <batch/detail/fwd.hpp>
+#include <batch/detail/yield.hpp>
+#include <batch/detail/yield_checks.hpp>
+#include <batch/error.hpp>
+
+#include <chrono>
+#include <exception>
+#include <optional>
+#include <span>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace batch {
+
+/// One run of an executor, driven a step at a time by an event loop: `ex.run(x)` is
+/// `active_run r(ex, x); while (!r.step()) wait(r); return r.result();`, where `wait` waits
+/// with poll(2) (see `batch/io/poll.hpp`); `batch/io/asio.hpp` waits through Boost.Asio
+/// instead. Between steps the run's asynchronous batches are in flight: `waits()` says which
+/// descriptors they wait for, `ready` hands over a descriptor that is ready, and `expire` fails
+/// the batches whose deadline (`deadline()`) has passed. The executor is busy until the run
+/// object is destroyed; destroying it early cancels what is in flight and ends the run.
+template <class Executor, class Yielded>
+class [[nodiscard]] active_run {
+    using item = std::remove_cvref_t<Yielded>;
+    using ops_t = typename Executor::operation_set;
+    using root_t = detail::yield_awaiter<std::remove_reference_t<Yielded>, ops_t, !std::is_lvalue_reference_v<Yielded>>;
+    static_assert(detail::yieldable<item, ops_t>, "batch: active_run needs something an executor can run");
+
+public:
+    /// What the run gives: what `co_yield x` would.
+    using result_type = decltype(std::declval<root_t&>().await_resume());
+
+    /// Starts the run of `x` on `ex`: enrols `x` (a misused generator throws
+    /// `batch::usage_error` here, as does a run started inside one of `ex`'s own runs).
+    active_run(Executor& ex, Yielded&& x) : run_(ex), root_(&ex.context_, std::forward<Yielded>(x)) {
+        try {
+            done_ = !root_.await_suspend(nullptr);
+        } catch (...) {
+            run_.stop(std::current_exception());
+            throw;
+        }
+    }
+
+    active_run(active_run const&) = delete;
+    active_run& operator=(active_run const&) = delete;
+
+    /// Resumes generators and dispatches rounds until the run is done (true) or its round waits
+    /// for asynchronous batches (false). Throws what stops the run (a `batch::cycle_error`, an
+    /// allocation failure); an exception of the program itself is kept for `result`.
+    bool step() {
+        if (done_) return true;
+        auto& ctx = run_.ex.context_;
+        try {
+            for (;;) {
+                if constexpr (Executor::asynchronous) {
+                    run_.ex.settle_io();
+                    if (run_.ex.io_pending()) return false;
+                }
+                ctx.drain();
+                if (ctx.fatal()) std::rethrow_exception(ctx.fatal());
+                if (root_.done()) return done_ = true;
+                ctx.begin_round(ctx.idle());
+                run_.ex.dispatch_round();
+            }
+        } catch (...) {
+            run_.stop(std::current_exception());
+            throw;
+        }
+    }
+
+    /// True once the program has finished (or failed): `result` may be taken.
+    [[nodiscard]] bool done() const noexcept { return done_; }
+
+    /// What the batches in flight wait for, one entry per descriptor.
+    [[nodiscard]] std::span<io_interest const> waits() {
+        if constexpr (Executor::asynchronous) run_.ex.collect_waits(waits_);
+        return waits_;
+    }
+
+    /// When the earliest batch in flight times out, if one has a timeout.
+    [[nodiscard]] std::optional<std::chrono::steady_clock::time_point> deadline() const {
+        if constexpr (Executor::asynchronous) {
+            return run_.ex.io_deadline();
+        } else {
+            return std::nullopt;
+        }
+    }
+
+    /// `fd` is ready with the poll(2) events `revents`: the batches waiting on it advance.
+    void ready(int fd, short revents) {
+        if constexpr (Executor::asynchronous) run_.ex.io_ready(fd, revents);
+    }
+
+    /// Fails the batches whose deadline is past `now` with `batch::timeout_error`.
+    void expire(std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now()) {
+        if constexpr (Executor::asynchronous) run_.ex.expire_io(now);
+    }
+
+    /// The program's result, or the exception that escaped it; the run must be done.
+    result_type result() {
+        if (!done_) throw usage_error("batch: the result of an active_run was taken before step() returned true");
+        return root_.await_resume();
+    }
+
+private:
+    // The run of the executor, from its start to its end, whichever way it ends. Declared
+    // before the root, so that it ends after the root (and every generator the root owns) is
+    // gone: batches in flight, pending operations, batcher drivers and shared generators go last.
+    struct run_guard {
+        Executor& ex;
+
+        explicit run_guard(Executor& e) : ex(e) { ex.context_.begin_run(); }
+        run_guard(run_guard const&) = delete;
+        run_guard& operator=(run_guard const&) = delete;
+        ~run_guard() {
+            if constexpr (Executor::asynchronous) ex.cancel_io();
+            ex.context_.clear_buckets();
+            ex.context_.end_run();
+        }
+
+        // The run fails with `e`: what is pending refers to frames about to go.
+        void stop(std::exception_ptr const& e) noexcept {
+            if constexpr (Executor::asynchronous) ex.cancel_io();
+            ex.context_.clear_buckets();
+            ex.context_.release_shared(e);
+        }
+    };
+
+    run_guard run_;
+    root_t root_;
+    bool done_ = false;
+    std::vector<io_interest> waits_;
+};
+
+template <class Executor, class Yielded>
+active_run(Executor&, Yielded&&) -> active_run<Executor, Yielded>;
+
+} // namespace batch

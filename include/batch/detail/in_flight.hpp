@@ -1,0 +1,174 @@
+#pragma once
+
+#include <batch/async_batcher.hpp>
+#include <batch/error.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <exception>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace batch::detail {
+
+using clock = std::chrono::steady_clock;
+
+/// One submitted asynchronous batch: the call it serves (which keeps the span the batcher was
+/// given alive), its pending batch, and when it must be done by.
+template <class Call, class Pending>
+struct flight {
+    using call_type = Call;
+
+    Call call;
+    Pending pending;
+    clock::time_point deadline = clock::time_point::max();
+};
+
+/// Stands for the flights of an operation type whose batcher is not asynchronous.
+struct no_flights {};
+
+/// The asynchronous batches in flight in the current round: a list per operation type (a
+/// `std::vector<flight<...>>`, or `no_flights` where the batcher is not asynchronous). What to
+/// do with a batch that has ended is the executor's: `finish(flight, error)` delivers its
+/// results, or fails its operations with `error` when that is not null.
+template <class... Lists>
+class in_flight_set {
+public:
+    template <std::size_t I>
+    auto& list() noexcept {
+        return std::get<I>(lists_);
+    }
+
+    [[nodiscard]] bool empty() const noexcept {
+        bool none = true;
+        each([&](auto const& list) { none = none && list.empty(); });
+        return none;
+    }
+
+    /// What the batches in flight wait for: one entry per descriptor, with the events of every
+    /// batch on it merged.
+    void collect_waits(std::vector<io_interest>& out) const {
+        out.clear();
+        each([&](auto const& list) {
+            for (auto const& f : list) {
+                io_interest const want = f.pending.interest();
+                auto const same_fd = [&](io_interest const& w) { return w.fd == want.fd; };
+                if (auto it = std::find_if(out.begin(), out.end(), same_fd); it != out.end()) {
+                    it->events = static_cast<short>(it->events | want.events);
+                } else {
+                    out.push_back(want);
+                }
+            }
+        });
+    }
+
+    /// Ends every batch that is done, or that cannot go on: one that waits on no descriptor.
+    template <class Finish>
+    void settle(Finish&& finish) {
+        each([&](auto& list) {
+            end_where(list, finish, [](auto& f) -> verdict {
+                if (f.pending.done()) return std::exception_ptr();
+                if (f.pending.interest().fd < 0) {
+                    return std::make_exception_ptr(batcher_error(
+                        "batch: an asynchronous batch is not done and waits on no descriptor; interest() must "
+                        "name a descriptor until done() is true"));
+                }
+                return std::nullopt;
+            });
+        });
+    }
+
+    /// Advances every batch waiting on `fd`, which poll(2) found ready with `revents`, and ends
+    /// those that are done or failed.
+    template <class Finish>
+    void ready(int fd, short revents, Finish&& finish) {
+        each([&](auto& list) {
+            end_where(list, finish, [&](auto& f) -> verdict {
+                if (f.pending.interest().fd != fd) return std::nullopt;
+                try {
+                    f.pending.advance(revents);
+                } catch (...) {
+                    return std::current_exception();
+                }
+                if (f.pending.done()) return std::exception_ptr();
+                return std::nullopt;
+            });
+        });
+    }
+
+    /// The earliest deadline of a batch in flight, if any has one.
+    [[nodiscard]] std::optional<clock::time_point> next_deadline() const {
+        std::optional<clock::time_point> next;
+        each([&](auto const& list) {
+            for (auto const& f : list) {
+                if (f.deadline != clock::time_point::max() && (!next || f.deadline < *next)) next = f.deadline;
+            }
+        });
+        return next;
+    }
+
+    /// Cancels every batch past its deadline and fails its operations with `batch::timeout_error`.
+    template <class Finish>
+    void expire(clock::time_point now, Finish&& finish) {
+        each([&](auto& list) {
+            end_where(list, finish, [&](auto& f) -> verdict {
+                if (f.deadline > now) return std::nullopt;
+                cancel(f.pending);
+                return std::make_exception_ptr(
+                    timeout_error("batch: an asynchronous batch of " + std::to_string(f.call.size())
+                                  + " operations did not finish within its batcher's timeout(); it was cancelled"));
+            });
+        });
+    }
+
+    /// Cancels and drops every batch in flight, delivering nothing (the run has stopped).
+    void cancel_all() noexcept {
+        each([](auto& list) {
+            for (auto& f : list) cancel(f.pending);
+            list.clear();
+        });
+    }
+
+private:
+    // What becomes of a batch: nothing yet (empty), or it ends, with an error or none.
+    using verdict = std::optional<std::exception_ptr>;
+
+    // Ends the batches for which `judge` gives a verdict, in submission order, and keeps the
+    // others.
+    template <class List, class Finish, class Judge>
+    static void end_where(List& list, Finish& finish, Judge&& judge) {
+        std::size_t kept = 0;
+        for (std::size_t i = 0; i < list.size(); ++i) {
+            verdict const v = judge(list[i]);
+            if (!v) {
+                if (kept != i) std::swap(list[kept], list[i]);
+                ++kept;
+            } else {
+                finish(list[i], *v);
+            }
+        }
+        list.erase(list.begin() + static_cast<std::ptrdiff_t>(kept), list.end());
+    }
+
+    template <class F>
+    void each(F&& f) {
+        std::apply([&](auto&... lists) { (visit(lists, f), ...); }, lists_);
+    }
+    template <class F>
+    void each(F&& f) const {
+        std::apply([&](auto const&... lists) { (visit(lists, f), ...); }, lists_);
+    }
+    template <class List, class F>
+    static void visit(List& list, F& f) {
+        if constexpr (!std::is_same_v<std::remove_const_t<List>, no_flights>) f(list);
+    }
+
+    std::tuple<Lists...> lists_;
+};
+
+} // namespace batch::detail

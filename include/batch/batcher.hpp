@@ -57,13 +57,14 @@ constexpr batcher_kind kind_of() {
     if constexpr (async_batcher_for<Batcher, Op>) { // submit wins over a call operator
         using results = decltype(std::declval<pending_t<Batcher, Op>&>().results());
         return plain_kind<std::remove_cvref_t<results>, Op>() == batcher_kind::invalid ? batcher_kind::invalid
-                                                                                        : batcher_kind::async;
+                                                                                       : batcher_kind::async;
     } else {
         using ret = std::invoke_result_t<Batcher&, std::span<Op const>>;
         if constexpr (!is_gen_v<ret>) {
             return plain_kind<ret, Op>();
-        } else if constexpr (std::is_same_v<typename ret::operation_set, Ops>
-                             && plain_kind<typename ret::value_type, Op>() != batcher_kind::invalid) {
+        } else if constexpr (std::is_same_v<
+                                 typename ret::operation_set,
+                                 Ops> && plain_kind<typename ret::value_type, Op>() != batcher_kind::invalid) {
             return batcher_kind::generator;
         } else {
             return batcher_kind::invalid;
@@ -92,7 +93,6 @@ struct batcher_set<operations<Ops...>, Batchers...> {
     /// The position of the batcher for `Op` among `Batchers`.
     template <class Op>
     static constexpr std::size_t index = detail::index_of<std::true_type, std::bool_constant<serves<Batchers, Op>>...>;
-
 
     template <class Op>
     using batcher_t = std::tuple_element_t<index<Op>, std::tuple<Batchers...>>;

@@ -46,7 +46,8 @@ struct flights_of {
 };
 template <class Set, class Op>
 struct flights_of<Set, Op, true> {
-    using type = std::vector<flight<typename bucket<Op>::call_type, pending_t<typename Set::template batcher_t<Op>, Op>>>;
+    using type =
+        std::vector<flight<typename bucket<Op>::call_type, pending_t<typename Set::template batcher_t<Op>, Op>>>;
 };
 
 } // namespace detail

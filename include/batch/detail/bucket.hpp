@@ -29,7 +29,7 @@ struct bucket {
     using call_type = batch_call<Op, stored>;
     using operation = Op;
 
-    call_type pending;   ///< The operations yielded in this round.
+    call_type pending;     ///< The operations yielded in this round.
     call_type dispatching; ///< The call being dispatched; kept so that the next round reuses its capacity.
     operation_stats stats;
 

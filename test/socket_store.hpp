@@ -15,6 +15,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -24,6 +25,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -112,9 +114,17 @@ public:
 
 private:
     struct connection {
+        std::uint64_t id = 0; ///< Tells a connection from a later one on the same descriptor.
         std::string in;
         std::string out;
-        std::vector<std::pair<std::chrono::steady_clock::time_point, std::string>> due; ///< answers, when due
+    };
+
+    /// An answer, and when it may be sent.
+    struct due_answer {
+        std::chrono::steady_clock::time_point when;
+        int fd;
+        std::uint64_t connection;
+        std::string answer;
     };
 
     static std::string answer_to(std::string const& request) {
@@ -124,59 +134,77 @@ private:
         return out + "\n";
     }
 
+    // One epoll loop: accepts connections, reads requests, and writes each answer once it is
+    // due (and, with a barrier, once the barrier is open). Answers fall due in the order their
+    // requests came, so one queue holds them all.
     void serve() {
         using clock = std::chrono::steady_clock;
         auto const barrier_deadline = clock::now() + std::chrono::seconds(10);
-        std::vector<pollfd> fds;
+        int const ep = ::epoll_create1(EPOLL_CLOEXEC);
+        if (ep < 0) return;
+        auto watch = [ep](int fd, std::uint32_t events, int op) {
+            epoll_event e{};
+            e.events = events;
+            e.data.fd = fd;
+            ::epoll_ctl(ep, op, fd, &e);
+        };
+        watch(listener_, EPOLLIN, EPOLL_CTL_ADD);
+        watch(wake_[0], EPOLLIN, EPOLL_CTL_ADD);
+        std::vector<epoll_event> events(256);
         while (!stop_) {
-            bool const barrier_open = barrier_ == 0 || requests_ >= barrier_;
+            bool barrier_open = barrier_ == 0 || requests_ >= barrier_;
             if (!barrier_open && clock::now() > barrier_deadline) {
                 barrier_timed_out_ = true;
                 barrier_ = 0;
+                barrier_open = true;
             }
-            fds.clear();
-            fds.push_back({listener_, POLLIN, 0});
-            fds.push_back({wake_[0], POLLIN, 0});
             int timeout = barrier_open ? -1 : 50;
-            for (auto& [fd, conn] : connections_) {
-                short events = POLLIN;
-                if (!conn.out.empty()) events |= POLLOUT;
-                fds.push_back({fd, events, 0});
-                if (barrier_open && !conn.due.empty()) {
-                    auto const left =
-                        std::chrono::ceil<std::chrono::milliseconds>(conn.due.front().first - clock::now());
-                    int const ms = left.count() < 0 ? 0 : static_cast<int>(left.count());
-                    timeout = timeout < 0 ? ms : std::min(timeout, ms);
-                }
+            if (barrier_open && !due_.empty()) {
+                auto const left = std::chrono::ceil<std::chrono::milliseconds>(due_.front().when - clock::now());
+                timeout = left.count() < 0 ? 0 : static_cast<int>(left.count());
             }
-            if (::poll(fds.data(), static_cast<nfds_t>(fds.size()), timeout) < 0 && errno != EINTR) return;
-            if (fds[0].revents & POLLIN) {
-                for (int fd; (fd = ::accept4(listener_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0;) {
-                    connections_[fd];
+            int const n = ::epoll_wait(ep, events.data(), static_cast<int>(events.size()), timeout);
+            if (n < 0 && errno != EINTR) break;
+            for (int i = 0; i < n; ++i) {
+                int const fd = events[static_cast<std::size_t>(i)].data.fd;
+                if (fd == listener_) {
+                    for (int c; (c = ::accept4(listener_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0;) {
+                        connections_[c].id = ++accepted_;
+                        watch(c, EPOLLIN, EPOLL_CTL_ADD);
+                    }
+                    continue;
                 }
-            }
-            for (std::size_t i = 2; i < fds.size(); ++i) {
-                auto it = connections_.find(fds[i].fd);
+                auto it = connections_.find(fd);
                 if (it == connections_.end()) continue;
-                if (!handle(it->first, it->second, fds[i].revents)) {
-                    ::close(it->first);
+                bool const had_output = !it->second.out.empty();
+                if (!handle(fd, it->second, static_cast<short>(events[static_cast<std::size_t>(i)].events))) {
+                    ::close(fd); // also leaves the epoll set
                     connections_.erase(it);
+                } else if (had_output && it->second.out.empty()) {
+                    watch(fd, EPOLLIN, EPOLL_CTL_MOD);
                 }
             }
             if (barrier_ == 0 || requests_ >= barrier_) {
-                for (auto& [fd, conn] : connections_) {
-                    while (!conn.due.empty() && conn.due.front().first <= clock::now()) {
-                        conn.out += conn.due.front().second;
-                        conn.due.erase(conn.due.begin());
+                for (auto const now = clock::now(); !due_.empty() && due_.front().when <= now; due_.pop_front()) {
+                    auto it = connections_.find(due_.front().fd);
+                    if (it == connections_.end() || it->second.id != due_.front().connection) continue;
+                    bool const idle = it->second.out.empty();
+                    it->second.out += std::move(due_.front().answer);
+                    if (!handle(it->first, it->second, 0)) {
+                        ::close(it->first);
+                        connections_.erase(it);
+                    } else if (idle && !it->second.out.empty()) {
+                        watch(it->first, EPOLLIN | EPOLLOUT, EPOLL_CTL_MOD);
                     }
                 }
             }
         }
+        ::close(ep);
     }
 
     // Reads requests and writes answers; false when the connection is closed.
     bool handle(int fd, connection& conn, short revents) {
-        if (revents & (POLLIN | POLLHUP | POLLERR)) {
+        if (revents & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
             char buffer[4096];
             for (;;) {
                 ssize_t const n = ::read(fd, buffer, sizeof buffer);
@@ -189,7 +217,8 @@ private:
                 return false;
             }
             for (std::size_t end; (end = conn.in.find('\n')) != std::string::npos;) {
-                conn.due.emplace_back(std::chrono::steady_clock::now() + delay_, answer_to(conn.in.substr(0, end)));
+                due_.push_back(
+                    {std::chrono::steady_clock::now() + delay_, fd, conn.id, answer_to(conn.in.substr(0, end))});
                 conn.in.erase(0, end + 1);
                 ++requests_;
             }
@@ -215,6 +244,8 @@ private:
     int wake_[2] = {-1, -1};
     std::uint16_t port_ = 0;
     std::map<int, connection> connections_; // touched by the serving thread only
+    std::deque<due_answer> due_;            // likewise
+    std::uint64_t accepted_ = 0;            // likewise
     std::thread thread_;
 };
 

@@ -72,8 +72,9 @@ public:
     template <class... Bs>
     explicit executor(std::in_place_t, Bs&&... batchers) : batchers_(std::forward<Bs>(batchers)...) {}
 
-    executor(executor const&) = delete;
-    executor& operator=(executor const&) = delete;
+    /// An executor may be moved between runs (not during one: its generators point at it).
+    executor(executor&&) = default;
+    executor& operator=(executor&&) = delete;
 
     /// Runs `x` (anything `co_yield` accepts: an operation, a generator, a shared generator, or
     /// a tuple, vector or map of them) to completion and returns its result, or rethrows the
@@ -223,15 +224,15 @@ private:
     // The executor's side of an active_run's I/O.
     [[nodiscard]] bool io_pending() const noexcept { return !in_flight_.empty(); }
     void settle_io() {
-        in_flight_.settle([this](auto& f, std::exception_ptr const& e) { finish(f, e); });
+        in_flight_.settle([this](auto& f, std::exception_ptr const& e) { this->finish(f, e); });
     }
     void collect_waits(std::vector<io_interest>& out) const { in_flight_.collect_waits(out); }
     void io_ready(int fd, short revents) {
-        in_flight_.ready(fd, revents, [this](auto& f, std::exception_ptr const& e) { finish(f, e); });
+        in_flight_.ready(fd, revents, [this](auto& f, std::exception_ptr const& e) { this->finish(f, e); });
     }
     [[nodiscard]] std::optional<detail::clock::time_point> io_deadline() const { return in_flight_.next_deadline(); }
     void expire_io(detail::clock::time_point now) {
-        in_flight_.expire(now, [this](auto& f, std::exception_ptr const& e) { finish(f, e); });
+        in_flight_.expire(now, [this](auto& f, std::exception_ptr const& e) { this->finish(f, e); });
     }
     void cancel_io() noexcept { in_flight_.cancel_all(); }
 

@@ -58,8 +58,8 @@ protected:
 class scheduler {
 public:
     scheduler() = default;
-    scheduler(scheduler const&) = delete;
-    scheduler& operator=(scheduler const&) = delete;
+    scheduler(scheduler&&) noexcept = default; ///< Between runs only: nothing points into it then.
+    scheduler& operator=(scheduler&&) = delete;
     ~scheduler() { destroy_drivers(); }
 
     /// Makes `h` runnable in this round.

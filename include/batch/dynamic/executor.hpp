@@ -151,8 +151,9 @@ public:
     static constexpr bool asynchronous = false;
 
     executor() = default;
-    executor(executor const&) = delete;
-    executor& operator=(executor const&) = delete;
+    /// An executor may be moved between runs (not during one: its generators point at it).
+    executor(executor&&) = default;
+    executor& operator=(executor&&) = delete;
 
     /// Runs `x` (anything a `batch::dynamic::gen` may yield) to completion and returns its
     /// result, or rethrows the exception that escaped it. Calling it from inside one of this

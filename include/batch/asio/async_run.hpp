@@ -1,0 +1,230 @@
+#pragma once
+
+// Asio 1.18 (Boost 1.74) uses std::move without including <utility> in places; with g++ 12
+// that must come first.
+#include <utility>
+
+#include <batch/active_run.hpp>
+#include <batch/async_batcher.hpp>
+
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <poll.h>
+
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <type_traits>
+#include <vector>
+
+namespace batch::asio {
+namespace detail {
+
+namespace asio = boost::asio;
+
+/// What `async_run` completes with: the run's result, or an empty placeholder when that result
+/// cannot be made without a value (so that a failure can be reported).
+template <class T>
+using completion_value_t = std::conditional_t<std::is_default_constructible_v<T>, T, std::optional<T>>;
+
+/// What `complete` keeps of the result until the handler runs (nothing, for `void`).
+template <class T>
+struct kept_value {
+    using type = std::optional<completion_value_t<T>>;
+};
+template <>
+struct kept_value<void> {
+    using type = std::optional<char>;
+};
+
+template <class T>
+struct completion_signature {
+    using type = void(std::exception_ptr, completion_value_t<T>);
+};
+template <>
+struct completion_signature<void> {
+    using type = void(std::exception_ptr);
+};
+
+/// One run driven by an Asio event loop: steps it on a strand of the I/O executor, and between
+/// steps waits for its descriptors with `posix::stream_descriptor::async_wait` and for its
+/// deadline with a timer. The descriptors are registered afresh for each wait (a batcher may
+/// reconnect, and so reuse a descriptor number, between waits) and released, never closed.
+template <class Executor, class Yielded, class Handler, class Strand>
+class run_operation : public std::enable_shared_from_this<run_operation<Executor, Yielded, Handler, Strand>> {
+    using run_t = active_run<Executor, Yielded>;
+    using result_t = typename run_t::result_type;
+    using handler_executor = asio::associated_executor_t<Handler, Strand>;
+
+public:
+    run_operation(Strand strand, Handler handler)
+        : strand_(std::move(strand)), handler_(std::move(handler)),
+          work_(asio::make_work_guard(asio::get_associated_executor(handler_, strand_))), timer_(strand_) {}
+
+    /// Starts the run (on the strand: the executor is touched only there).
+    template <class Item>
+    void start(Executor& ex, Item item) {
+        asio::dispatch(strand_, [self = this->shared_from_this(), &ex, item = std::move(item)]() mutable {
+            try {
+                self->run_.emplace(ex, std::forward<Yielded>(unwrap(item)));
+            } catch (...) {
+                self->complete(std::current_exception());
+                return;
+            }
+            self->proceed();
+        });
+    }
+
+private:
+    template <class T>
+    static T& unwrap(std::reference_wrapper<T> r) noexcept {
+        return r.get();
+    }
+    template <class T>
+    static T& unwrap(T& t) noexcept {
+        return t;
+    }
+
+    // Steps the run until it is done or waits for I/O; then completes, or arms the waits.
+    void proceed() {
+        try {
+            if (run_->step()) {
+                complete(nullptr);
+            } else {
+                arm();
+            }
+        } catch (...) {
+            complete(std::current_exception());
+        }
+    }
+
+    void arm() {
+        release_descriptors();
+        std::uint64_t const generation = ++generation_;
+        auto self = this->shared_from_this();
+        for (io_interest const& w : run_->waits()) {
+            auto& d = descriptors_.emplace_back(std::make_unique<asio::posix::stream_descriptor>(strand_, w.fd));
+            for (short const event : {short(POLLIN), short(POLLOUT)}) {
+                if (!(w.events & event)) continue;
+                auto const type = event == POLLIN ? asio::posix::stream_descriptor::wait_read
+                                                  : asio::posix::stream_descriptor::wait_write;
+                d->async_wait(type, [self, generation, fd = w.fd, event](boost::system::error_code const& ec) {
+                    if (ec || generation != self->generation_) return; // released for a later wait
+                    self->ready(fd, event);
+                });
+            }
+        }
+        if (auto const deadline = run_->deadline()) {
+            timer_.expires_at(*deadline);
+            timer_.async_wait([self, generation](boost::system::error_code const& ec) {
+                if (ec || generation != self->generation_) return;
+                self->ready(-1, 0);
+            });
+        }
+    }
+
+    // A descriptor is ready (or, for -1, the deadline has come): hand it over, then go on.
+    void ready(int fd, short revents) {
+        ++generation_; // the other waits of this round are stale now
+        release_descriptors();
+        timer_.cancel();
+        try {
+            if (fd >= 0) run_->ready(fd, revents);
+            run_->expire();
+        } catch (...) {
+            complete(std::current_exception());
+            return;
+        }
+        proceed();
+    }
+
+    void release_descriptors() noexcept {
+        for (auto& d : descriptors_) {
+            boost::system::error_code ignored;
+            d->cancel(ignored);
+            d->release();
+        }
+        descriptors_.clear();
+    }
+
+    // Ends the run (so that the executor is free when the handler runs), then calls the
+    // handler on its own executor with the result or the failure.
+    void complete(std::exception_ptr failure) {
+        ++generation_;
+        release_descriptors();
+        timer_.cancel();
+        typename kept_value<result_t>::type value;
+        if constexpr (!std::is_void_v<result_t>) {
+            if (!failure) {
+                try {
+                    value.emplace(run_->result());
+                } catch (...) {
+                    failure = std::current_exception();
+                }
+            }
+            if (!value) value.emplace();
+        } else if (!failure) {
+            try {
+                run_->result();
+            } catch (...) {
+                failure = std::current_exception();
+            }
+        }
+        run_.reset();
+        auto handler_ex = work_.get_executor();
+        work_.reset();
+        asio::post(handler_ex, [handler = std::move(handler_), failure, value = std::move(value)]() mutable {
+            if constexpr (std::is_void_v<result_t>) {
+                std::move(handler)(failure);
+            } else {
+                std::move(handler)(failure, std::move(*value));
+            }
+        });
+    }
+
+    Strand strand_;
+    Handler handler_;
+    asio::executor_work_guard<handler_executor> work_;
+    asio::steady_timer timer_;
+    std::optional<run_t> run_;
+    std::vector<std::unique_ptr<asio::posix::stream_descriptor>> descriptors_;
+    std::uint64_t generation_ = 0;
+};
+
+} // namespace detail
+
+/// Runs `x` on `ex` inside an Asio event loop, in Asio's completion-token style: `token` is a
+/// callback `void(std::exception_ptr, T)` (`void(std::exception_ptr)` when `x` gives nothing),
+/// `boost::asio::use_future`, or `boost::asio::use_awaitable` (where the compiler supports it).
+/// Whenever a round waits for asynchronous batches, their descriptors are waited for through
+/// `io` (an I/O executor or an `io_context`), so one thread serves many runs at once, each on
+/// its own executor. The executor is busy until the run completes; `x` is moved in, or, for an
+/// lvalue, driven in place (it must then outlive the run). A `T` that is not
+/// default-constructible arrives as `std::optional<T>`.
+template <class IoContextOrExecutor, class Executor, class Yielded, class CompletionToken>
+auto async_run(IoContextOrExecutor& io, Executor& ex, Yielded&& x, CompletionToken&& token) {
+    using run_t = active_run<Executor, Yielded>;
+    using signature = typename detail::completion_signature<typename run_t::result_type>::type;
+    using item_t =
+        std::conditional_t<std::is_lvalue_reference_v<Yielded>,
+                           std::reference_wrapper<std::remove_reference_t<Yielded>>, std::remove_cvref_t<Yielded>>;
+    auto initiate = [&io, &ex](auto handler, item_t item) {
+        auto strand = boost::asio::make_strand(io);
+        using op_t = detail::run_operation<Executor, Yielded, decltype(handler), decltype(strand)>;
+        auto op = std::make_shared<op_t>(std::move(strand), std::move(handler));
+        op->start(ex, std::move(item));
+    };
+    return boost::asio::async_initiate<CompletionToken, signature>(std::move(initiate), token,
+                                                                   item_t(std::forward<Yielded>(x)));
+}
+
+} // namespace batch::asio

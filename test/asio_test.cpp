@@ -1,0 +1,184 @@
+#define BOOST_TEST_MODULE asio
+// The Boost.Asio bridge: batch::asio::async_run completes through callbacks, futures and
+// (with g++) coroutines, and one io_context thread serves many runs at once, each on its own
+// executor, waiting for their batches' descriptors through the io_context.
+#include <utility>
+
+#include "socket_store.hpp"
+#include "support.hpp"
+
+#include <batch/asio/async_run.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <chrono>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+using namespace std::chrono_literals;
+
+namespace {
+
+struct get_user {
+    int key;
+    using result_type = int;
+};
+struct get_spouse {
+    int key;
+    using result_type = int;
+};
+using ops = batch::operations<get_user, get_spouse>;
+template <class T>
+using gen = batch::gen<T, ops>;
+
+using store_executor = batch::executor<ops, test::store_batcher<get_user>, test::store_batcher<get_spouse>>;
+
+store_executor make_store_executor(test::socket_store const& users, test::socket_store const& spouses,
+                                   std::chrono::milliseconds timeout = {}) {
+    return batch::make_executor<ops>(test::store_batcher<get_user>(users, "users", nullptr, timeout),
+                                     test::store_batcher<get_spouse>(spouses, "spouses"));
+}
+
+gen<int> couple(int id) {
+    auto [u, s] = co_yield boost::hana::make_tuple(get_user{id}, get_spouse{id});
+    int const again = co_yield get_user{s}; // a second round
+    co_return u + s + again;
+}
+
+gen<int> fails_after_a_round(int id) {
+    co_yield get_user{id};
+    throw test::boom("after a round");
+}
+
+gen<void> nothing_but_a_round(int id, int& seen) { seen = co_yield get_user{id}; }
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(a_callback_gets_the_result_or_the_failure) {
+    test::socket_store store(1ms);
+    auto ex = make_store_executor(store, store);
+    boost::asio::io_context io;
+    std::optional<int> got;
+    std::exception_ptr failure;
+    batch::asio::async_run(io, ex, couple(3), [&](std::exception_ptr e, int v) {
+        failure = e;
+        got = v;
+    });
+    io.run();
+    BOOST_TEST(!failure);
+    BOOST_TEST(got.value_or(-1) == 6 + 6 + 12);
+    BOOST_TEST(ex.stats().rounds == 2u);
+
+    io.restart();
+    batch::asio::async_run(io, ex, fails_after_a_round(1), [&](std::exception_ptr e, int) { failure = e; });
+    io.run();
+    BOOST_CHECK_THROW(std::rethrow_exception(failure), test::boom);
+
+    io.restart();
+    int seen = 0;
+    bool completed = false;
+    batch::asio::async_run(io, ex, nothing_but_a_round(21, seen), [&](std::exception_ptr e) { completed = !e; });
+    io.run();
+    BOOST_TEST(completed);
+    BOOST_TEST(seen == 42);
+}
+
+BOOST_AUTO_TEST_CASE(a_future_gets_the_result_or_the_failure) {
+    test::socket_store store(1ms);
+    auto ex = make_store_executor(store, store);
+    boost::asio::io_context io;
+    auto done = batch::asio::async_run(io, ex, couple(5), boost::asio::use_future);
+    io.run();
+    BOOST_TEST(done.get() == 10 + 10 + 20);
+
+    io.restart();
+    auto failed = batch::asio::async_run(io, ex, fails_after_a_round(2), boost::asio::use_future);
+    io.run();
+    BOOST_CHECK_THROW(failed.get(), test::boom);
+}
+
+BOOST_AUTO_TEST_CASE(a_misuse_reaches_the_handler_and_the_executor_stays_usable) {
+    test::socket_store store(0ms);
+    auto ex = make_store_executor(store, store);
+    boost::asio::io_context io;
+    gen<int> empty;
+    auto misused = batch::asio::async_run(io, ex, std::move(empty), boost::asio::use_future);
+    io.run();
+    BOOST_CHECK_THROW(misused.get(), batch::usage_error);
+    BOOST_TEST(ex.run(couple(1)) == 2 + 2 + 4);
+}
+
+BOOST_AUTO_TEST_CASE(a_deadline_passes_inside_the_event_loop) {
+    test::socket_store slow(300ms);
+    auto ex = make_store_executor(slow, slow, 20ms);
+    boost::asio::io_context io;
+    auto late = batch::asio::async_run(io, ex, get_user{1}, boost::asio::use_future);
+    io.run();
+    BOOST_CHECK_THROW(late.get(), batch::timeout_error);
+}
+
+BOOST_AUTO_TEST_CASE(one_thread_serves_a_thousand_runs_at_once) {
+    // The store answers nothing until all 1,000 requests of the first round have arrived: the
+    // runs only finish if every one of them has its batches in flight at the same time.
+    constexpr int runs = 1000;
+    test::allow_many_descriptors();
+    test::socket_store users(0ms, runs);
+    test::socket_store spouses(0ms);
+    std::vector<std::unique_ptr<store_executor>> executors;
+    for (int i = 0; i < runs; ++i)
+        executors.push_back(std::make_unique<store_executor>(std::in_place,
+                                                             test::store_batcher<get_user>(users, "users"),
+                                                             test::store_batcher<get_spouse>(spouses, "spouses")));
+    boost::asio::io_context io;
+    std::vector<std::optional<int>> results(runs);
+    int failures = 0;
+    for (int i = 0; i < runs; ++i) {
+        batch::asio::async_run(io, *executors[static_cast<std::size_t>(i)], couple(i),
+                               [&, i](std::exception_ptr e, int v) {
+                                   if (e) {
+                                       ++failures;
+                                   } else {
+                                       results[static_cast<std::size_t>(i)] = v;
+                                   }
+                               });
+    }
+    io.run(); // this thread alone
+    BOOST_TEST(failures == 0);
+    BOOST_TEST(!users.barrier_timed_out());
+    int right = 0;
+    for (int i = 0; i < runs; ++i) right += results[static_cast<std::size_t>(i)].value_or(-1) == 8 * i;
+    BOOST_TEST(right == runs);
+}
+
+#if defined(BOOST_ASIO_HAS_CO_AWAIT)
+BOOST_AUTO_TEST_CASE(a_coroutine_co_awaits_a_run) {
+    test::socket_store store(1ms);
+    auto ex = make_store_executor(store, store);
+    boost::asio::io_context io;
+    std::optional<int> got;
+    bool caught = false;
+    boost::asio::co_spawn(
+        io,
+        [&]() -> boost::asio::awaitable<void> {
+            got = co_await batch::asio::async_run(io, ex, couple(7), boost::asio::use_awaitable);
+            try {
+                co_await batch::asio::async_run(io, ex, fails_after_a_round(1), boost::asio::use_awaitable);
+            } catch (test::boom const&) {
+                caught = true;
+            }
+        },
+        boost::asio::detached);
+    io.run();
+    BOOST_TEST(got.value_or(-1) == 14 + 14 + 28);
+    BOOST_TEST(caught);
+}
+#endif

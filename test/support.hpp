@@ -87,6 +87,17 @@ struct frame_probe {
     ~frame_probe() { --live; }
 };
 
+/// Yields `op` and gives "" when it succeeds, or what its failure says.
+template <class Ops, class Op>
+batch::gen<std::string, Ops> failure_of(Op op) {
+    try {
+        co_yield op;
+        co_return std::string();
+    } catch (std::exception const& e) {
+        co_return std::string(e.what());
+    }
+}
+
 /// The failure the tests throw on purpose.
 struct boom : std::runtime_error {
     using std::runtime_error::runtime_error;

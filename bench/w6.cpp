@@ -6,6 +6,7 @@
 // each its own run and executor, on one Boost.Asio thread against a thread per request.
 #include <utility>
 
+#include "blocking.hpp"
 #include "socket_store.hpp"
 
 #include <batch/asio/async_run.hpp>
@@ -43,28 +44,6 @@ using ops = batch::operations<get_row, get_cached>;
 template <class T>
 using gen = batch::gen<T, ops>;
 
-/// A plain batcher over the same connection as the asynchronous one: it sends its batch and
-/// blocks until the answer is in.
-template <class Op>
-class blocking_batcher {
-public:
-    explicit blocking_batcher(test::socket_store const& store) : batcher_(store, "blocking") {}
-
-    std::vector<int> operator()(std::span<Op const> in) {
-        auto batch = batcher_.submit(in);
-        while (!batch.done()) {
-            auto const want = batch.interest();
-            pollfd p{want.fd, want.events, 0};
-            if (::poll(&p, 1, -1) < 0 && errno != EINTR) test::throw_errno("poll");
-            batch.advance(p.revents);
-        }
-        return batch.results();
-    }
-
-private:
-    test::store_batcher<Op> batcher_;
-};
-
 /// The two stores every W6 benchmark talks to.
 struct stores {
     test::socket_store database{store_delay};
@@ -78,7 +57,8 @@ struct stores {
 
 auto make_plain_executor() {
     auto& s = stores::get();
-    return batch::make_executor<ops>(blocking_batcher<get_row>(s.database), blocking_batcher<get_cached>(s.cache));
+    return batch::make_executor<ops>(bench::blocking(test::store_batcher<get_row>(s.database, "database")),
+                                     bench::blocking(test::store_batcher<get_cached>(s.cache, "cache")));
 }
 
 auto make_async_executor() {

@@ -51,9 +51,9 @@ public:
             for (std::int64_t id = first; id < std::min(first + 10'000, g.size() + 1); ++id) {
                 char const* comma = id == first ? "" : ",";
                 auto const i = static_cast<std::size_t>(id);
-                ids += comma + std::to_string(id);
-                names += comma + std::string("\"") + g.names[i] + "\"";
-                spouses += comma + (g.spouse[i] ? std::to_string(*g.spouse[i]) : std::string("NULL"));
+                ids.append(comma).append(std::to_string(id));
+                names.append(comma).append("\"").append(g.names[i]).append("\"");
+                spouses.append(comma).append(g.spouse[i] ? std::to_string(*g.spouse[i]) : "NULL");
             }
             exec("INSERT INTO users SELECT * FROM unnest($1::int8[], $2::text[], $3::int8[])",
                  {ids + "}", names + "}", spouses + "}"});

@@ -110,6 +110,15 @@ void run_typed(benchmark::State& state, Executor& ex, Program program, std::size
 
 auto make_ops_executor() { return batch::make_executor<ops>(get_batcher{}, identity_batcher{}); }
 
+/// The same, observed: by the timing observer (times in the stats), or by a trace writer
+/// (cleared before each run, so that it holds one run's spans).
+auto make_timed_executor() {
+    return batch::make_executor<ops>(get_batcher{}, identity_batcher{}, batch::with_observer(batch::timing{}));
+}
+auto make_traced_executor() {
+    return batch::make_executor<ops>(get_batcher{}, identity_batcher{}, batch::with_observer(batch::trace_writer{}));
+}
+
 [[maybe_unused]] bool const registered = [] {
     for (auto n : bench::w1_sizes) {
         benchmark::RegisterBenchmark("W1_fanout/typed", [](benchmark::State& s) {
@@ -137,6 +146,45 @@ auto make_ops_executor() { return batch::make_executor<ops>(get_batcher{}, ident
                 s, ex, [n] { return w1_shared_root(n); }, static_cast<std::size_t>(n), std::int64_t{n} * n);
         })->Arg(n);
     }
+    // What observing costs: W1 and W3 with the timing observer and with the trace writer.
+    for (std::int64_t n : {std::int64_t{1'000}, std::int64_t{100'000}}) {
+        benchmark::RegisterBenchmark("W1_fanout/typed_timing", [](benchmark::State& s) {
+            auto const n = static_cast<int>(s.range(0));
+            auto ex = make_timed_executor();
+            run_typed(
+                s, ex, [n] { return bench::w1_root<typed_world>(n); }, static_cast<std::size_t>(n),
+                std::int64_t{n} * n);
+        })->Arg(n);
+        benchmark::RegisterBenchmark("W1_fanout/typed_trace", [](benchmark::State& s) {
+            auto const n = static_cast<int>(s.range(0));
+            auto ex = make_traced_executor();
+            run_typed(
+                s, ex,
+                [n, &ex] {
+                    ex.observer().clear();
+                    return bench::w1_root<typed_world>(n);
+                },
+                static_cast<std::size_t>(n), std::int64_t{n} * n);
+        })->Arg(n);
+    }
+    benchmark::RegisterBenchmark("W3_chain/typed_timing", [](benchmark::State& s) {
+        auto const n = static_cast<int>(s.range(0));
+        auto ex = make_timed_executor();
+        run_typed(
+            s, ex, [n] { return bench::w3_chain<typed_world>(n); }, static_cast<std::size_t>(n),
+            std::int64_t{n} * (n - 1));
+    })->Arg(bench::w3_size);
+    benchmark::RegisterBenchmark("W3_chain/typed_trace", [](benchmark::State& s) {
+        auto const n = static_cast<int>(s.range(0));
+        auto ex = make_traced_executor();
+        run_typed(
+            s, ex,
+            [n, &ex] {
+                ex.observer().clear();
+                return bench::w3_chain<typed_world>(n);
+            },
+            static_cast<std::size_t>(n), std::int64_t{n} * (n - 1));
+    })->Arg(bench::w3_size);
     benchmark::RegisterBenchmark("W2_spouses/typed", [](benchmark::State& s) {
         auto const n = static_cast<int>(s.range(0));
         auto ex = make_ops_executor();

@@ -5,6 +5,7 @@
 #include <batch/detail/yield.hpp>
 #include <batch/detail/yield_checks.hpp>
 #include <batch/error.hpp>
+#include <batch/observer.hpp>
 
 #include <chrono>
 #include <exception>
@@ -37,8 +38,10 @@ public:
     /// Starts the run of `x` on `ex`: enrols `x` (a misused generator throws
     /// `batch::usage_error` here, as does a run started inside one of `ex`'s own runs).
     active_run(Executor& ex, Yielded&& x) : run_(ex), root_(&ex.context_, std::forward<Yielded>(x)) {
+        if constexpr (Executor::observed) ex.run_began();
         try {
             done_ = !root_.await_suspend(nullptr);
+            run_.finished = done_;
         } catch (...) {
             run_.stop(std::current_exception());
             throw;
@@ -56,14 +59,25 @@ public:
         auto& ctx = run_.ex.context_;
         try {
             for (;;) {
-                if constexpr (Executor::asynchronous) {
-                    run_.ex.settle_io();
-                    if (run_.ex.io_pending()) return false;
+                if (round_open_) { // the round ends when its last batch is in
+                    if constexpr (Executor::asynchronous) {
+                        run_.ex.settle_io();
+                        if (run_.ex.io_pending()) return false;
+                    }
+                    if constexpr (Executor::observed) run_.ex.round_ended();
+                    round_open_ = false;
                 }
+                [[maybe_unused]] clock::time_point resumed{};
+                if constexpr (Executor::observed) resumed = clock::now();
                 ctx.drain();
                 if (ctx.fatal()) std::rethrow_exception(ctx.fatal());
-                if (root_.done()) return done_ = true;
+                if (root_.done()) {
+                    run_.finished = true;
+                    return done_ = true;
+                }
                 ctx.begin_round(ctx.idle());
+                round_open_ = true;
+                if constexpr (Executor::observed) run_.ex.round_began(resumed);
                 run_.ex.dispatch_round();
             }
         } catch (...) {
@@ -103,7 +117,23 @@ public:
     /// The program's result, or the exception that escaped it; the run must be done.
     result_type result() {
         if (!done_) throw usage_error("batch: the result of an active_run was taken before step() returned true");
-        return root_.await_resume();
+        if constexpr (!Executor::observed) {
+            return root_.await_resume();
+        } else {
+            try {
+                if constexpr (std::is_void_v<result_type>) {
+                    root_.await_resume();
+                    run_.end(nullptr);
+                } else {
+                    result_type r = root_.await_resume();
+                    run_.end(nullptr);
+                    return r;
+                }
+            } catch (...) {
+                run_.end(std::current_exception());
+                throw;
+            }
+        }
     }
 
 private:
@@ -119,6 +149,12 @@ private:
         ~run_guard() {
             if constexpr (Executor::asynchronous) ex.cancel_io();
             ex.context_.clear_buckets();
+            if constexpr (Executor::observed) {
+                if (!ended)
+                    end(finished
+                            ? nullptr
+                            : std::make_exception_ptr(usage_error("batch: the run was abandoned before it finished")));
+            }
             ex.context_.end_run();
         }
 
@@ -127,12 +163,24 @@ private:
             if constexpr (Executor::asynchronous) ex.cancel_io();
             ex.context_.clear_buckets();
             ex.context_.release_shared(e);
+            if constexpr (Executor::observed) end(e);
         }
+
+        // Tells an observed executor that the run has ended (once).
+        void end(std::exception_ptr const& e) noexcept {
+            if (ended) return;
+            ended = true;
+            ex.run_ended(e);
+        }
+
+        bool ended = false;
+        bool finished = false; ///< The program finished, though its result was not taken.
     };
 
     run_guard run_;
     root_t root_;
     bool done_ = false;
+    bool round_open_ = false;
     std::vector<io_interest> waits_;
 };
 

@@ -9,7 +9,9 @@
 #include <batch/executor.hpp>
 #include <batch/gen.hpp>
 #include <batch/memo.hpp>
+#include <batch/observer.hpp>
 #include <batch/operation.hpp>
 #include <batch/outcome.hpp>
 #include <batch/shared.hpp>
 #include <batch/stats.hpp>
+#include <batch/trace.hpp>

@@ -2,6 +2,7 @@
 
 #include <batch/async_batcher.hpp>
 #include <batch/detail/traits.hpp>
+#include <batch/observer.hpp>
 #include <batch/operation.hpp>
 #include <batch/outcome.hpp>
 
@@ -89,6 +90,11 @@ struct batcher_set<operations<Ops...>, Batchers...> {
 
     template <class Batcher>
     static constexpr std::size_t served = (std::size_t{serves<Batcher, Ops>} + ... + 0);
+
+    /// The position of the observer among `Batchers` (`sizeof...(Batchers)` when none).
+    static constexpr std::size_t observer_index =
+        detail::index_of<std::true_type, std::bool_constant<is_observed_v<Batchers>>...>;
+    static constexpr std::size_t observers = (std::size_t{is_observed_v<Batchers>} + ... + 0);
 
     /// The position of the batcher for `Op` among `Batchers`.
     template <class Op>
@@ -193,7 +199,7 @@ struct batcher_set<operations<Ops...>, Batchers...> {
 
     template <class First, class... Rest>
     static constexpr bool report_first_unused() {
-        if constexpr (served<First> == 0) {
+        if constexpr (served<First> == 0 && !is_observed_v<First>) {
             return report_unused<First>();
         } else if constexpr (sizeof...(Rest) > 0) {
             return report_first_unused<Rest...>();
@@ -204,7 +210,8 @@ struct batcher_set<operations<Ops...>, Batchers...> {
 
     /// True when every operation has exactly one batcher with a valid result and every batcher
     /// serves some operation.
-    static constexpr bool ok = (op_ok<Ops> && ...) && ((served<Batchers> > 0) && ...);
+    static constexpr bool ok =
+        (op_ok<Ops> && ...) && ((served<Batchers> > 0 || is_observed_v<Batchers>)&&...) && observers <= 1;
 
     /// Reports the first mistake with one static_assert (and then returns true, so that one
     /// mistake gives one error).
@@ -213,8 +220,12 @@ struct batcher_set<operations<Ops...>, Batchers...> {
             return true; // batch::operations has reported the mistake
         } else if constexpr (!(op_ok<Ops> && ...)) {
             return report_first_bad_op<Ops...>();
-        } else if constexpr (sizeof...(Batchers) > 0 && !((served<Batchers> > 0) && ...)) {
+        } else if constexpr (sizeof...(Batchers) > 0 && !((served<Batchers> > 0 || is_observed_v<Batchers>)&&...)) {
             return report_first_unused<Batchers...>();
+        } else if constexpr (observers > 1) {
+            static_assert(observers <= 1, "batch: make_executor got two observers; pass one batch::with_observer(...) "
+                                          "(an observer may forward its events to others)");
+            return true;
         } else {
             return true;
         }

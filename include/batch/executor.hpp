@@ -13,6 +13,7 @@
 #include <batch/error.hpp>
 #include <batch/gen.hpp>
 #include <batch/io/poll.hpp>
+#include <batch/observer.hpp>
 #include <batch/operation.hpp>
 #include <batch/outcome.hpp>
 #include <batch/stats.hpp>
@@ -25,6 +26,7 @@
 #include <optional>
 #include <ranges>
 #include <span>
+#include <sstream>
 #include <string>
 #include <tuple>
 #include <type_traits>
@@ -37,6 +39,32 @@ template <class Ops, class... Batchers>
 class executor;
 
 namespace detail {
+
+/// A `batch_key` written out for an observer: strings as they are, numbers in decimal, anything
+/// else through `operator<<` if it has one.
+template <class Key>
+std::string key_text(Key const& k) {
+    if constexpr (std::is_convertible_v<Key const&, std::string_view>) {
+        return std::string(std::string_view(k));
+    } else if constexpr (std::is_arithmetic_v<Key>) {
+        return std::to_string(k);
+    } else if constexpr (requires(std::ostream & out) { out << k; }) {
+        std::ostringstream out;
+        out << k;
+        return out.str();
+    } else {
+        return "(a key that cannot be written out)";
+    }
+}
+
+/// When an observed executor's run and round began, and what its counters were then.
+struct watch {
+    clock::time_point run_begin{};
+    clock::time_point round_begin{};
+    std::size_t batches_before = 0;
+    std::size_t cache_hits_before = 0;
+};
+struct no_watch {};
 
 /// The list of asynchronous batches in flight for `Op`, or `no_flights` where its batcher is
 /// not asynchronous.
@@ -67,6 +95,9 @@ public:
 
     /// True when some batcher is asynchronous: the executor's rounds may then wait for I/O.
     static constexpr bool asynchronous = ops_t::valid && set::ok && set::has_async;
+
+    /// True when the executor was made with an observer (`batch::with_observer`).
+    static constexpr bool observed = set::observer_index < sizeof...(Batchers);
 
     /// Takes ownership of the batchers (prefer `batch::make_executor`).
     template <class... Bs>
@@ -107,6 +138,17 @@ public:
     template <class Op>
     [[nodiscard]] auto& batcher_of() noexcept {
         return std::get<set::template index<Op>>(batchers_);
+    }
+
+    /// The observer given to `make_executor` through `batch::with_observer`.
+    [[nodiscard]] auto& observer() noexcept {
+        if constexpr (observed) {
+            return std::get<set::observer_index>(batchers_).observer;
+        } else {
+            static_assert(detail::wrong<ops_t>, "batch: this executor has no observer; give make_executor one "
+                                                "with batch::with_observer(...)");
+            return *this;
+        }
     }
 
 private:
@@ -156,34 +198,106 @@ private:
     void call(detail::bucket<Op>& b, call_t<Op>&& c) {
         constexpr auto kind = set::template kind<Op>;
         context_.batch_called(b.stats, c.size());
+        [[maybe_unused]] clock::time_point started{};
+        if constexpr (observed) started = clock::now();
         if constexpr (kind == detail::batcher_kind::async) {
-            submit<Op>(std::move(c));
+            submit<Op>(std::move(c), started);
         } else if constexpr (kind == detail::batcher_kind::generator) {
             auto start = [&batcher = batcher_of<Op>()](call_t<Op> const& in) {
                 return std::invoke(batcher, in.input());
             };
-            auto deliver_to = [this, &b](call_t<Op>& in, auto&&... results) {
-                this->template deliver<Op>(b, in, results...);
+            auto deliver_to = [this, &b, started](call_t<Op>& in, auto&&... results) {
+                std::size_t const failed = this->template deliver<Op>(b, in, results...);
+                this->template report<Op>(b, in, started, nullptr, failed, false);
+            };
+            auto fail = [this, &b, started](call_t<Op>& in, std::exception_ptr const& e) {
+                in.results_to().fail_all(context_, e);
+                this->template report<Op>(b, in, started, e, 0, false);
             };
             detail::start_driver(context_,
-                                 detail::drive_generator_batcher<ops_t>(std::move(c), start, deliver_to, context_));
+                                 detail::drive_generator_batcher<ops_t>(std::move(c), start, deliver_to, fail));
         } else {
+            std::exception_ptr error;
+            std::size_t failed = 0;
             try {
                 if constexpr (kind == detail::batcher_kind::nothing) {
                     std::invoke(batcher_of<Op>(), c.input());
-                    deliver<Op>(b, c);
+                    failed = deliver<Op>(b, c);
                 } else {
-                    deliver<Op>(b, c, std::invoke(batcher_of<Op>(), c.input()));
+                    failed = deliver<Op>(b, c, std::invoke(batcher_of<Op>(), c.input()));
                 }
             } catch (...) {
-                c.results_to().fail_all(context_, std::current_exception());
+                error = std::current_exception();
+                c.results_to().fail_all(context_, error);
+            }
+            report<Op>(b, c, started, std::move(error), failed, false);
+        }
+    }
+
+    // Measures one batcher call that has ended and tells the observer; nothing without one.
+    template <class Op>
+    void report(detail::bucket<Op>& b, call_t<Op> const& c, clock::time_point started, std::exception_ptr error,
+                std::size_t failed, bool async) noexcept {
+        if constexpr (observed) {
+            clock::time_point const completed = clock::now();
+            context_.batch_took(b.stats, completed - started);
+            if constexpr (detail::notify::wants_batch<std::remove_reference_t<decltype(observer())>>) {
+                batch_event e;
+                e.operation = detail::type_name_v<Op>;
+                if constexpr (requires(typename set::template batcher_t<Op> const& bt) {
+                                  { bt.name() } -> std::convertible_to<std::string_view>;
+                              }) {
+                    e.batcher = batcher_of<Op>().name();
+                }
+                e.type_index = ops_t::template index_of<Op>;
+                if constexpr (keyed_operation<Op>) {
+                    try {
+                        if (!c.ops.empty()) e.key = detail::key_text(c.ops.front().batch_key());
+                    } catch (...) { // a key that cannot be written out is left out
+                    }
+                }
+                e.round = context_.stats().rounds;
+                e.size = c.size();
+                e.deduplicated = c.targets.size() - c.size();
+                e.failed = failed;
+                e.asynchronous = async;
+                e.submitted = started;
+                e.completed = completed;
+                e.error = std::move(error);
+                detail::notify::batch(observer(), e);
             }
         }
     }
 
+    // What an active_run tells an observed executor.
+    void run_began() noexcept {
+        watch_.run_begin = clock::now();
+        detail::notify::run_begin(observer(), watch_.run_begin);
+    }
+    void round_began(clock::time_point t) noexcept {
+        watch_.round_begin = t;
+        watch_.batches_before = context_.stats().batches;
+        watch_.cache_hits_before = context_.stats().cache_hits;
+        detail::notify::round_begin(observer(), context_.stats().rounds, t);
+    }
+    void round_ended() noexcept {
+        round_event e{context_.stats().rounds, context_.stats().batches - watch_.batches_before,
+                      context_.stats().cache_hits - watch_.cache_hits_before, watch_.round_begin, clock::now()};
+        try {
+            context_.round_took(e.end - e.begin);
+        } catch (...) { // no memory for one more round time: the stats go without it
+        }
+        detail::notify::round_end(observer(), e);
+    }
+    void run_ended(std::exception_ptr error) noexcept {
+        run_event e{watch_.run_begin, clock::now(), &context_.stats(), std::move(error)};
+        context_.run_took(e.end - e.begin);
+        detail::notify::run_end(observer(), e);
+    }
+
     // Starts an asynchronous batch; a batcher that cannot start it fails its operations.
     template <class Op>
-    void submit(call_t<Op>&& c) {
+    void submit(call_t<Op>&& c, clock::time_point started) {
         auto& flights = in_flight_.template list<ops_t::template index_of<Op>>();
         auto& batcher = batcher_of<Op>();
         try {
@@ -192,33 +306,38 @@ private:
             auto deadline = detail::clock::time_point::max();
             if (timeout > detail::clock::duration::zero()) deadline = detail::clock::now() + timeout;
             auto pending = batcher.submit(c.input()); // the span outlives the move below
-            flights.push_back({std::move(c), std::move(pending), deadline});
+            flights.push_back({std::move(c), std::move(pending), deadline, started});
         } catch (...) {
-            c.results_to().fail_all(context_, std::current_exception());
+            auto const error = std::current_exception();
+            c.results_to().fail_all(context_, error);
+            report<Op>(context_.template bucket_for<Op>(), c, started, error, 0, true);
         }
     }
 
     // An asynchronous batch has ended: its results are delivered, or its operations fail with
     // `error` (or with what taking its results throws).
     template <class Flight>
-    void finish(Flight& f, std::exception_ptr const& error) noexcept {
+    void finish(Flight& f, std::exception_ptr error) noexcept {
         using Op = typename Flight::call_type::operation;
         auto const to = f.call.results_to();
+        auto& b = context_.template bucket_for<Op>();
+        std::size_t failed = 0;
         if (error) {
             to.fail_all(context_, error);
-            return;
-        }
-        auto& b = context_.template bucket_for<Op>();
-        try {
-            if constexpr (std::is_void_v<decltype(f.pending.results())>) {
-                f.pending.results();
-                deliver<Op>(b, f.call);
-            } else {
-                deliver<Op>(b, f.call, f.pending.results());
+        } else {
+            try {
+                if constexpr (std::is_void_v<decltype(f.pending.results())>) {
+                    f.pending.results();
+                    failed = deliver<Op>(b, f.call);
+                } else {
+                    failed = deliver<Op>(b, f.call, f.pending.results());
+                }
+            } catch (...) {
+                error = std::current_exception();
+                to.fail_all(context_, error);
             }
-        } catch (...) {
-            to.fail_all(context_, std::current_exception());
         }
+        report<Op>(b, f.call, f.submitted, std::move(error), failed, true);
     }
 
     // The executor's side of an active_run's I/O.
@@ -238,14 +357,17 @@ private:
 
     // A void batcher's call succeeded: every operation is done.
     template <class Op>
-    void deliver(detail::bucket<Op>&, call_t<Op> const& c) noexcept {
+    std::size_t deliver(detail::bucket<Op>&, call_t<Op> const& c) noexcept {
         auto const to = c.results_to();
         for (std::size_t i = 0; i < c.size(); ++i) to.answer(context_, i, unit{});
+        return 0;
     }
 
     // Checks the count first, so that nothing is delivered twice; remembers cacheable results.
+    // Returns how many operations failed alone.
     template <class Op, class Results>
-    void deliver(detail::bucket<Op>& b, call_t<Op> const& c, Results&& results) {
+    std::size_t deliver(detail::bucket<Op>& b, call_t<Op> const& c, Results&& results) {
+        std::size_t failed = 0;
         using stored = stored_t<result_of_t<Op>>;
         detail::check_result_count(static_cast<std::size_t>(std::ranges::size(results)), c.size(),
                                    "batch: the batcher for", detail::type_name_v<Op>);
@@ -264,6 +386,7 @@ private:
             if constexpr (std::same_as<std::ranges::range_value_t<Results>, outcome<result_of_t<Op>>>) {
                 if (auto e = it->error()) {
                     to.fail(context_, i, e);
+                    ++failed;
                 } else {
                     answer(std::move(*it).value());
                 }
@@ -271,11 +394,13 @@ private:
                 answer(std::move(*it));
             }
         }
+        return failed;
     }
 
     detail::context<ops_t> context_;
     std::tuple<Batchers...> batchers_;
     detail::in_flight_set<typename detail::flights_of<set, Ops>::type...> in_flight_;
+    [[no_unique_address]] std::conditional_t<observed, detail::watch, detail::no_watch> watch_;
 };
 
 namespace detail {

@@ -1,18 +1,25 @@
 #pragma once
 
+#include <chrono>
 #include <cstddef>
+#include <vector>
 
 namespace batch {
 
-/// Counters describing one run of an executor.
+/// Counters describing one run of an executor. The times are measured only by an executor that
+/// has an observer (`batch::with_observer(batch::timing{})` measures and does nothing else);
+/// without one they stay zero and empty.
 struct run_stats {
-    std::size_t rounds = 0;        ///< Dispatch phases: the dependency depth of the program.
-    std::size_t batches = 0;       ///< Batcher calls.
-    std::size_t operations = 0;    ///< Operations passed to batchers.
-    std::size_t generators = 0;    ///< Generators started.
-    std::size_t largest_batch = 0; ///< Operations in the largest batcher call.
-    std::size_t deduplicated = 0;  ///< Identical operations answered by another one's batcher slot.
-    std::size_t cache_hits = 0;    ///< Operations answered from the executor's cache.
+    std::size_t rounds = 0;                          ///< Dispatch phases: the dependency depth of the program.
+    std::size_t batches = 0;                         ///< Batcher calls.
+    std::size_t operations = 0;                      ///< Operations passed to batchers.
+    std::size_t generators = 0;                      ///< Generators started.
+    std::size_t largest_batch = 0;                   ///< Operations in the largest batcher call.
+    std::size_t deduplicated = 0;                    ///< Identical operations answered by another one's batcher slot.
+    std::size_t cache_hits = 0;                      ///< Operations answered from the executor's cache.
+    std::chrono::steady_clock::duration wall_time{}; ///< From the start of the run to its end.
+    std::vector<std::chrono::steady_clock::duration>
+        round_times; ///< Each round, from its generators to its last batch.
 };
 
 /// Counters for one operation type in one run.
@@ -21,6 +28,9 @@ struct operation_stats {
     std::size_t operations = 0;   ///< Operations of this type passed to its batcher.
     std::size_t deduplicated = 0; ///< Identical operations of this type not passed again.
     std::size_t cache_hits = 0;   ///< Operations of this type answered from the cache.
+    std::chrono::steady_clock::duration
+        batch_time{}; ///< All its calls, from start to delivery (measured with an observer).
+    std::chrono::steady_clock::duration longest_batch{}; ///< Its longest call (likewise).
 };
 
 } // namespace batch

@@ -1,6 +1,8 @@
 #pragma once
 
+#include <batch/detail/pod_vector.hpp>
 #include <batch/detail/scheduler.hpp>
+#include <batch/detail/traits.hpp>
 #include <batch/error.hpp>
 
 #include <concepts>
@@ -21,8 +23,8 @@ template <class Op, class S>
 struct batch_call {
     using operation = Op;
 
-    std::vector<Op> ops;
-    std::vector<target<S>> targets;
+    operation_vector<Op> ops;
+    pod_vector<target<S>> targets;
     /// Empty unless identical operations were merged: then `ops[i]` answers the targets from
     /// `offsets[i]` up to `offsets[i + 1]`; otherwise `ops[i]` answers `targets[i]`.
     std::vector<std::size_t> offsets;
@@ -31,11 +33,11 @@ struct batch_call {
     [[nodiscard]] bool empty() const noexcept { return ops.empty(); }
 
     /// What the batcher is given.
-    [[nodiscard]] std::span<Op const> input() const noexcept { return ops; }
+    [[nodiscard]] std::span<Op const> input() const noexcept { return {ops.data(), ops.size()}; }
 
     /// Adds one operation and its target; on failure nothing is added.
     template <class O>
-    void push(O&& op, target<S> t) {
+    BATCH_HOT void push(O&& op, target<S> t) {
         ops.push_back(std::forward<O>(op));
         try {
             targets.push_back(t);

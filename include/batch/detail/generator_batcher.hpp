@@ -11,12 +11,13 @@
 namespace batch::detail {
 
 /// The coroutine that owns the call of a generator batcher while the batcher's generator runs
-/// (so the span it was given stays valid), then hands the results to `deliver`, or fails every
-/// operation of the call with whatever the generator or `deliver` threw. `start(call)` makes
-/// the batcher's generator; `deliver(call, results)` (or `deliver(call)` for `void` results)
-/// checks and delivers them. Both executors start one per generator-batcher call.
-template <class Ops, class Call, class Start, class Deliver>
-gen<void, Ops> drive_generator_batcher(Call call, Start start, Deliver deliver, scheduler& s) {
+/// (so the span it was given stays valid), then hands the results to `deliver`, or hands what
+/// the generator or `deliver` threw to `fail`. `start(call)` makes the batcher's generator;
+/// `deliver(call, results)` (or `deliver(call)` for `void` results) checks and delivers them;
+/// `fail(call, error)` fails every operation of the call. Both executors start one per
+/// generator-batcher call.
+template <class Ops, class Call, class Start, class Deliver, class Fail>
+gen<void, Ops> drive_generator_batcher(Call call, Start start, Deliver deliver, Fail fail) {
     using results_t = typename std::invoke_result_t<Start&, Call const&>::value_type;
     std::exception_ptr failure;
     try {
@@ -30,7 +31,7 @@ gen<void, Ops> drive_generator_batcher(Call call, Start start, Deliver deliver, 
     } catch (...) {
         failure = std::current_exception();
     }
-    if (failure) call.results_to().fail_all(s, failure);
+    if (failure) fail(call, failure);
 }
 
 /// Starts `driver` in this round of the run of `ctx`, which owns it from now on.

@@ -27,6 +27,7 @@ struct flight {
     Call call;
     Pending pending;
     clock::time_point deadline = clock::time_point::max();
+    clock::time_point submitted{}; ///< Measured only by an executor with an observer.
 };
 
 /// Stands for the flights of an operation type whose batcher is not asynchronous.

@@ -56,10 +56,11 @@ std::size_t merge_identical(batch_call<Op, S>& call, merge_space& space) {
     offsets.assign(first.size() + 1, 0);
     for (std::size_t u : which) ++offsets[u + 1];
     for (std::size_t u = 0; u < first.size(); ++u) offsets[u + 1] += offsets[u];
-    std::vector<target<S>> ordered(call.targets.size());
+    pod_vector<target<S>> ordered;
+    ordered.resize(call.targets.size());
     space.fill.assign(offsets.begin(), offsets.end() - 1);
     for (std::size_t i = 0; i < n; ++i) ordered[space.fill[which[i]]++] = call.targets[i];
-    std::vector<Op> distinct;
+    decltype(call.ops) distinct;
     distinct.reserve(first.size());
     for (std::size_t i : first) distinct.push_back(std::move(ops[i]));
     ops = std::move(distinct);

@@ -1,8 +1,11 @@
 #pragma once
 
+#include <batch/detail/pod_vector.hpp>
+#include <batch/detail/traits.hpp>
 #include <batch/error.hpp>
 #include <batch/stats.hpp>
 
+#include <chrono>
 #include <coroutine>
 #include <cstddef>
 #include <exception>
@@ -63,12 +66,12 @@ public:
     ~scheduler() { destroy_drivers(); }
 
     /// Makes `h` runnable in this round.
-    void schedule(std::coroutine_handle<> h) { ready_.push_back(h); }
+    BATCH_HOT void schedule(std::coroutine_handle<> h) { ready_.push_back(h); }
 
     /// Marks one item of `w` done, making its generator runnable when it was the last. Runs
     /// where nothing may throw (a final suspend, a delivery): if the queue cannot grow, the run
     /// stops with that failure.
-    void complete(waiter& w) noexcept {
+    BATCH_HOT void complete(waiter& w) noexcept {
         if (--w.remaining == 0 && w.handle) {
             try {
                 ready_.push_back(w.handle);
@@ -149,6 +152,14 @@ public:
         ++of_type.cache_hits;
     }
 
+    /// Times, for an executor that measures them (one with an observer).
+    void batch_took(operation_stats& of_type, std::chrono::steady_clock::duration d) noexcept {
+        of_type.batch_time += d;
+        if (d > of_type.longest_batch) of_type.longest_batch = d;
+    }
+    void round_took(std::chrono::steady_clock::duration d) { counters_.round_times.push_back(d); }
+    void run_took(std::chrono::steady_clock::duration d) noexcept { counters_.wall_time = d; }
+
     /// Owns the driver of a generator batcher (a coroutine started in this round) until it has
     /// finished, or until the run ends.
     void adopt_driver(std::coroutine_handle<> driver) {
@@ -222,7 +233,7 @@ private:
         drivers_.clear();
     }
 
-    std::vector<std::coroutine_handle<>> ready_;
+    pod_vector<std::coroutine_handle<>> ready_;
     std::exception_ptr fatal_;
     run_stats counters_;
     std::size_t live_generators_ = 0; ///< Started and not finished, in this run.

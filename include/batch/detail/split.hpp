@@ -72,8 +72,8 @@ void split_into_chunks(batch_call<Op, S>&& call, std::size_t limit, Each&& each)
         std::size_t const hi = std::min(call.size(), lo + limit);
         batch_call<Op, S> chunk;
         // Constructed, not assigned: operation types need not be assignable.
-        chunk.ops =
-            std::vector<Op>(std::make_move_iterator(at(call.ops, lo)), std::make_move_iterator(at(call.ops, hi)));
+        chunk.ops.reserve(hi - lo);
+        for (std::size_t i = lo; i < hi; ++i) chunk.ops.push_back(std::move(call.ops[i]));
         if (call.offsets.empty()) {
             chunk.targets.assign(at(call.targets, lo), at(call.targets, hi));
         } else {

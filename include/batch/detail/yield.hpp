@@ -72,7 +72,7 @@ requires(operations<Ops...>::template contains<Op>) struct yield_traits<Op, oper
     using slots = slot<stored_t<result>>;
 
     template <bool Owned, class Item>
-    static void enroll(Item& op, slots& s, waiter& w, context<operations<Ops...>>& ctx) {
+    BATCH_HOT static void enroll(Item& op, slots& s, waiter& w, context<operations<Ops...>>& ctx) {
         if constexpr (usable_operation<Op>) {
             auto& b = ctx.template bucket_for<Op>();
             if constexpr (!std::is_empty_v<decltype(b.cache)>) {
@@ -112,7 +112,7 @@ struct yield_traits<gen<U, Ops>, Ops> {
     using slots = no_slots;
 
     template <bool Owned>
-    static void enroll(gen<U, Ops> const& g, slots&, waiter& w, context<Ops>& ctx) {
+    BATCH_HOT static void enroll(gen<U, Ops> const& g, slots&, waiter& w, context<Ops>& ctx) {
         auto const h = gen_access::handle(g);
         if (!h) {
             throw usage_error("batch: yielded or ran a moved-from batch::gen; a generator runs "

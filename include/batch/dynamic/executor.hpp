@@ -150,6 +150,9 @@ public:
     /// generator batchers.
     static constexpr bool asynchronous = false;
 
+    /// It takes no observer.
+    static constexpr bool observed = false;
+
     executor() = default;
     /// An executor may be moved between runs (not during one: its generators point at it).
     executor(executor&&) = default;
@@ -183,13 +186,13 @@ private:
     void call(batcher& server, call_type& c) {
         context_.batch_called(c.size());
         if (server.yields()) {
-            detail::start_driver(context_, detail::drive_generator_batcher<ops>(
-                                               std::exchange(c, {}),
-                                               [&server](call_type const& in) { return server.batch_gen(in.input()); },
-                                               [this, &server](call_type& in, std::vector<std::any>&& results) {
-                                                   deliver(server, in, std::move(results));
-                                               },
-                                               context_));
+            auto start = [&server](call_type const& in) { return server.batch_gen(in.input()); };
+            auto deliver_to = [this, &server](call_type& in, std::vector<std::any>&& results) {
+                deliver(server, in, std::move(results));
+            };
+            auto fail = [this](call_type& in, std::exception_ptr const& e) { in.results_to().fail_all(context_, e); };
+            detail::start_driver(context_,
+                                 detail::drive_generator_batcher<ops>(std::exchange(c, {}), start, deliver_to, fail));
             return;
         }
         try {

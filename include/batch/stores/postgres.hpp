@@ -373,6 +373,9 @@ public:
     lookup_batcher(connection& c, std::string sql, KeyOf key_of, Decode decode)
         : connection_(&c), sql_(std::move(sql)), key_of_(std::move(key_of)), decode_(std::move(decode)) {}
 
+    /// The store, as observers and traces show it.
+    [[nodiscard]] static constexpr std::string_view name() noexcept { return "postgres"; }
+
     /// One batch: its query on the connection, until its answer is filed.
     class pending {
     public:

@@ -329,6 +329,9 @@ public:
     get_batcher(connection& c, KeyOf key_of, Decode decode = {})
         : connection_(&c), key_of_(std::move(key_of)), decode_(std::move(decode)) {}
 
+    /// The store, as observers and traces show it.
+    [[nodiscard]] static constexpr std::string_view name() noexcept { return "redis"; }
+
     using pending = pending_commands<get_batcher, Op>;
 
     pending submit(std::span<Op const> ops) const {
@@ -387,6 +390,9 @@ public:
     command_batcher(connection& c, Command command, Decode decode)
         : connection_(&c), command_(std::move(command)), decode_(std::move(decode)) {}
 
+    /// The store, as observers and traces show it.
+    [[nodiscard]] static constexpr std::string_view name() noexcept { return "redis"; }
+
     using pending = pending_commands<command_batcher, Op>;
 
     pending submit(std::span<Op const> ops) const {
@@ -431,7 +437,8 @@ template <class Op, class KeyOf>
     auto command = [key_of](Op const& op) {
         return std::vector<std::string>{"HGETALL", detail::key_text(std::invoke(key_of, op))};
     };
-    auto decode = [key_of](reply const& r, Op const& op) -> result_t {
+    // [=]: key_of is captured only where a missing key is an error.
+    auto decode = [=](reply const& r, Op const& op) -> result_t {
         if (r.size() == 0) {
             if constexpr (std::is_same_v<map_t, result_t>) {
                 throw not_found("batch::redis: nothing at key '" + detail::key_text(std::invoke(key_of, op)) + "'");

@@ -2,7 +2,8 @@
 // with batching (one query per operation type and round) and naively (one query per item), with
 // the queries, the rounds and the time each took. The store is SQLite in memory by default;
 // --store postgres, redis or both use real servers, which scripts/demo starts (it passes where
-// they listen in BATCH_POSTGRES and BATCH_REDIS).
+// they listen in BATCH_POSTGRES and BATCH_REDIS). --trace FILE writes what the batched runs
+// did as a Chrome trace (open it in ui.perfetto.dev, or draw it with scripts/trace-svg).
 #include "graph.hpp"
 #include "program.hpp"
 #include "servers.hpp"
@@ -16,6 +17,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -93,14 +95,16 @@ bool compare(Executor& ex, Naive& naive, NaiveQueries&& naive_queries, std::int6
 
 int usage(char const* program) {
     std::fprintf(stderr,
-                 "usage: %s [--store sqlite|postgres|redis|both] [--users N] [--latency-us T]\n"
+                 "usage: %s [--store sqlite|postgres|redis|both] [--users N] [--latency-us T] [--trace FILE]\n"
                  "  --store S        where the users are: SQLite in memory (the default), PostgreSQL,\n"
                  "                   Redis, or both (names in PostgreSQL, spouse ids in Redis); the\n"
                  "                   servers are found through BATCH_POSTGRES and BATCH_REDIS, which\n"
                  "                   scripts/demo sets when it starts them\n"
                  "  --users N        users in the generated social graph, 1 to 10000000 (default 10000)\n"
                  "  --latency-us T   with SQLite: a simulated network round trip added to every query, in\n"
-                 "                   microseconds, 0 to 1000000 (default 0)\n",
+                 "                   microseconds, 0 to 1000000 (default 0)\n"
+                 "  --trace FILE     writes the batched runs' rounds and batches to FILE as Chrome\n"
+                 "                   trace-event JSON (ui.perfetto.dev opens it; scripts/trace-svg draws it)\n",
                  program);
     return 2;
 }
@@ -127,6 +131,7 @@ int main(int argc, char** argv) {
     std::int64_t users = 10'000;
     std::int64_t latency_us = 0;
     std::string store = "sqlite";
+    std::string trace_file;
     for (int i = 1; i < argc; ++i) {
         std::string_view const arg = argv[i];
         if (arg == "--help" || arg == "-h") {
@@ -149,6 +154,8 @@ int main(int argc, char** argv) {
                 return usage(argv[0]);
             }
             latency_us = *t;
+        } else if (arg == "--trace" && i + 1 < argc) {
+            trace_file = argv[++i];
         } else if (arg == "--store" && i + 1 < argc) {
             store = argv[++i];
             if (store != "sqlite" && store != "postgres" && store != "redis" && store != "both") {
@@ -169,6 +176,9 @@ int main(int argc, char** argv) {
     try {
         graph const g(users);
         bool agree = false;
+        // The batched executor reports to a trace writer, which --trace saves at the end.
+        batch::trace_writer trace;
+        auto const traced = batch::with_observer(std::ref(trace));
         if (store == "sqlite") {
             std::printf("batch spouses demo: %lld users in SQLite, in memory\n", static_cast<long long>(users));
             sqlite_store db(g);
@@ -178,7 +188,7 @@ int main(int argc, char** argv) {
                             static_cast<long long>(latency_us));
             }
             auto [names, spouses] = db.batchers();
-            auto ex = batch::make_executor<ops>(names, spouses);
+            auto ex = batch::make_executor<ops>(names, spouses, traced);
             agree = compare(
                 ex, db, [&] { return db.queries; }, users, "SQL queries");
         } else if (store == "postgres") {
@@ -188,7 +198,7 @@ int main(int argc, char** argv) {
             postgres_client naive(where);
             naive.load(g);
             batch::postgres::connection conn(where);
-            auto ex = batch::make_executor<ops>(postgres_names(conn), postgres_spouses(conn));
+            auto ex = batch::make_executor<ops>(postgres_names(conn), postgres_spouses(conn), traced);
             agree = compare(
                 ex, naive, [&] { return naive.queries; }, users, "SQL queries");
         } else if (store == "redis") {
@@ -197,7 +207,7 @@ int main(int argc, char** argv) {
             redis_client naive(where);
             naive.load(g);
             batch::redis::connection conn(where);
-            auto ex = batch::make_executor<ops>(redis_names(conn), redis_spouses(conn));
+            auto ex = batch::make_executor<ops>(redis_names(conn), redis_spouses(conn), traced);
             agree = compare(
                 ex, naive, [&] { return naive.queries; }, users, "Redis commands");
         } else {
@@ -212,10 +222,14 @@ int main(int argc, char** argv) {
             both_clients naive{names, spouses};
             batch::postgres::connection pg_conn(pg);
             batch::redis::connection rd_conn(rd);
-            auto ex = batch::make_executor<ops>(postgres_names(pg_conn), redis_spouses(rd_conn));
+            auto ex = batch::make_executor<ops>(postgres_names(pg_conn), redis_spouses(rd_conn), traced);
             std::printf("(each round's PostgreSQL and Redis batches are in flight at the same time)\n");
             agree = compare(
                 ex, naive, [&] { return names.queries + spouses.queries; }, users, "queries");
+        }
+        if (!trace_file.empty()) {
+            trace.save(trace_file);
+            std::printf("\ntrace of the batched runs (%zu spans) written to %s\n", trace.size(), trace_file.c_str());
         }
         std::printf("\n%s\n", agree ? "batched and naive results agree" : "MISMATCH between batched and naive results");
         return agree ? 0 : 1;

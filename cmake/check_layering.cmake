@@ -1,13 +1,14 @@
 # Checks the include layering of the headers under INCLUDE_DIR (see docs/design.md): each floor
 # may include only headers of its own floor or below.
 #   ground:     batch/detail/traits.hpp, fwd.hpp, type_name.hpp, settings.hpp: none of ours but each other
-#   vocabulary: batch/error.hpp, operation.hpp, outcome.hpp, stats.hpp, async_batcher.hpp, observer.hpp: the ground and each other
+#   vocabulary: batch/error.hpp, operation.hpp, outcome.hpp, unit.hpp, cache.hpp, stats.hpp, async_batcher.hpp,
+#               observer.hpp: the ground and each other
 #   detail:     the rest of batch/detail/: the floors below and detail/
 #   components: everything else
 # Run with cmake -P by the test `layering`.
 cmake_minimum_required(VERSION 3.25)
 set(ground detail/traits.hpp detail/fwd.hpp detail/type_name.hpp detail/settings.hpp)
-set(vocabulary error.hpp operation.hpp outcome.hpp stats.hpp async_batcher.hpp observer.hpp)
+set(vocabulary error.hpp operation.hpp outcome.hpp unit.hpp cache.hpp stats.hpp async_batcher.hpp observer.hpp)
 
 function(floor_of header out)
   if(header IN_LIST ground)

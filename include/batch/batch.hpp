@@ -5,6 +5,7 @@
 #include <batch/active_run.hpp>
 #include <batch/async_batcher.hpp>
 #include <batch/batcher.hpp>
+#include <batch/cache.hpp>
 #include <batch/error.hpp>
 #include <batch/executor.hpp>
 #include <batch/gen.hpp>
@@ -12,6 +13,8 @@
 #include <batch/observer.hpp>
 #include <batch/operation.hpp>
 #include <batch/outcome.hpp>
+#include <batch/settle.hpp>
 #include <batch/shared.hpp>
 #include <batch/stats.hpp>
 #include <batch/trace.hpp>
+#include <batch/unit.hpp>

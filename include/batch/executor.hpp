@@ -3,6 +3,7 @@
 #include <batch/active_run.hpp>
 #include <batch/async_batcher.hpp>
 #include <batch/batcher.hpp>
+#include <batch/cache.hpp>
 #include <batch/detail/batch_call.hpp>
 #include <batch/detail/context.hpp>
 #include <batch/detail/generator_batcher.hpp>
@@ -131,8 +132,54 @@ public:
         }
     }
 
-    /// Forgets every result remembered for cacheable operation types.
+    /// Forgets every result remembered for cached operation types.
     void clear_cache() noexcept { context_.clear_caches(); }
+
+    /// Stores `value` as the result of `op`, for a cached operation type, so that yielding `op`
+    /// gives it without a batcher call. A result kept already stays (then it returns false), as
+    /// in DataLoader; `prime(op, value, batch::overwrite)` replaces it. Works between runs and
+    /// during one (from a generator or a batcher): an operation yielded after the prime finds it.
+    /// The result a batcher gives later for an identical operation that was pending replaces it.
+    template <class Op, class Value>
+    bool prime(Op const& op, Value&& value) {
+        return prime_with<Op, Value>(op, std::forward<Value>(value), false);
+    }
+    template <class Op, class Value>
+    bool prime(Op const& op, Value&& value, overwrite_t) {
+        return prime_with<Op, Value>(op, std::forward<Value>(value), true);
+    }
+
+    /// Stores the failure `error` (not null) for `op`, for a type that remembers failures
+    /// (`cache_failures`): yielding `op` then fails with it. Returns as `prime` does.
+    template <class Op>
+    bool prime_error(Op const& op, std::exception_ptr error) {
+        return prime_error_with<Op>(op, std::move(error), false);
+    }
+    template <class Op>
+    bool prime_error(Op const& op, std::exception_ptr error, overwrite_t) {
+        return prime_error_with<Op>(op, std::move(error), true);
+    }
+
+    /// Forgets what the cache keeps for `op`; returns whether it kept something. An identical
+    /// operation already pending stores its result when the result arrives.
+    template <class Op>
+    bool forget(Op const& op) {
+        if constexpr (cache_ok<Op>()) {
+            return context_.template bucket_for<Op>().cache.erase(op);
+        } else {
+            return false;
+        }
+    }
+
+    /// The cache of the cached operation type `Op` (of the type its `cache_policy` names).
+    template <class Op>
+    [[nodiscard]] auto& cache_of() noexcept {
+        if constexpr (cache_ok<Op>()) {
+            return context_.template bucket_for<Op>().cache;
+        } else {
+            return *this;
+        }
+    }
 
     /// The batcher serving `Op`.
     template <class Op>
@@ -157,6 +204,78 @@ private:
 
     template <class Op>
     using call_t = typename detail::bucket<Op>::call_type;
+
+    // True when `Op` has a cache here; otherwise says why, with one static_assert.
+    template <class Op>
+    static constexpr bool cache_ok() {
+        if constexpr (!ops_t::template contains<Op>) {
+            static_assert(detail::wrong<Op>, "batch: prime, forget and cache_of take an operation type (see 'Op = "
+                                             "...') in this executor's batch::operations<...> list");
+            return false;
+        } else if constexpr (!caches_v<Op>) {
+            static_assert(detail::wrong<Op>, "batch: prime, forget and cache_of need a cached operation type (see "
+                                             "'Op = ...'): add 'static constexpr bool cacheable = true;' or a "
+                                             "cache_policy to it");
+            return false;
+        } else {
+            return ops_t::valid;
+        }
+    }
+
+    template <class Op, class Value>
+    bool prime_with(Op const& op, Value&& value, bool replace) {
+        if constexpr (cache_ok<Op>()) {
+            using stored = stored_t<result_of_t<Op>>;
+            if constexpr (!std::is_convertible_v<Value&&, stored>) {
+                static_assert(detail::wrong<Op>, "batch: prime's value must convert to the result_type of the "
+                                                 "operation (see 'Op = ...'); for a void result, pass batch::unit{}");
+                return false;
+            } else {
+                return store<Op>(op, cache_entry_t<Op>(stored(std::forward<Value>(value))), replace);
+            }
+        } else {
+            return false;
+        }
+    }
+
+    template <class Op>
+    bool prime_error_with(Op const& op, std::exception_ptr error, bool replace) {
+        if constexpr (cache_ok<Op>()) {
+            if constexpr (!caches_failures_v<Op>) {
+                static_assert(detail::wrong<Op>, "batch: prime_error needs an operation type (see 'Op = ...') whose "
+                                                 "cache keeps failures: add 'static constexpr bool cache_failures = "
+                                                 "true;' to it");
+                return false;
+            } else {
+                if (!error) throw usage_error("batch: prime_error was given a null exception_ptr");
+                return store<Op>(op, cache_entry_t<Op>(std::move(error)), replace);
+            }
+        } else {
+            return false;
+        }
+    }
+
+    template <class Op>
+    bool store(Op const& op, cache_entry_t<Op>&& entry, bool replace) {
+        auto& cache = context_.template bucket_for<Op>().cache;
+        if (!replace && cache.find(op)) return false;
+        cache.insert_or_assign(op, std::move(entry));
+        return true;
+    }
+
+    // Remembers that every operation of `c` failed with `e`, for a type whose cache keeps
+    // failures; an entry that cannot be stored is left out.
+    template <class Op>
+    void remember_failure(detail::bucket<Op>& b, call_t<Op> const& c, std::exception_ptr const& e) noexcept {
+        if constexpr (caches_failures_v<Op>) {
+            for (auto const& op : c.ops) {
+                try {
+                    b.cache.insert_or_assign(op, cache_entry_t<Op>(e));
+                } catch (...) {
+                }
+            }
+        }
+    }
 
     // Once per round: every pending bucket, in the order of Ops; those of asynchronous
     // batchers first, so that their I/O overlaps with the calls of the others.
@@ -212,6 +331,7 @@ private:
             };
             auto fail = [this, &b, started](call_t<Op>& in, std::exception_ptr const& e) {
                 in.results_to().fail_all(context_, e);
+                this->template remember_failure<Op>(b, in, e);
                 this->template report<Op>(b, in, started, e, 0, false);
             };
             detail::start_driver(context_,
@@ -229,6 +349,7 @@ private:
             } catch (...) {
                 error = std::current_exception();
                 c.results_to().fail_all(context_, error);
+                remember_failure<Op>(b, c, error);
             }
             report<Op>(b, c, started, std::move(error), failed, false);
         }
@@ -238,6 +359,7 @@ private:
     template <class Op>
     void report(detail::bucket<Op>& b, call_t<Op> const& c, clock::time_point started, std::exception_ptr error,
                 std::size_t failed, bool async) noexcept {
+        context_.template count_cache_losses<Op>();
         if constexpr (observed) {
             clock::time_point const completed = clock::now();
             context_.batch_took(b.stats, completed - started);
@@ -309,8 +431,10 @@ private:
             flights.push_back({std::move(c), std::move(pending), deadline, started});
         } catch (...) {
             auto const error = std::current_exception();
+            auto& b = context_.template bucket_for<Op>();
             c.results_to().fail_all(context_, error);
-            report<Op>(context_.template bucket_for<Op>(), c, started, error, 0, true);
+            remember_failure<Op>(b, c, error);
+            report<Op>(b, c, started, error, 0, true);
         }
     }
 
@@ -324,6 +448,7 @@ private:
         std::size_t failed = 0;
         if (error) {
             to.fail_all(context_, error);
+            remember_failure<Op>(b, f.call, error);
         } else {
             try {
                 if constexpr (std::is_void_v<decltype(f.pending.results())>) {
@@ -335,6 +460,7 @@ private:
             } catch (...) {
                 error = std::current_exception();
                 to.fail_all(context_, error);
+                remember_failure<Op>(b, f.call, error);
             }
         }
         report<Op>(b, f.call, f.submitted, std::move(error), failed, true);
@@ -377,7 +503,7 @@ private:
             auto answer = [&](auto&& value) {
                 if constexpr (!std::is_empty_v<decltype(b.cache)>) {
                     try {
-                        b.cache.insert_or_assign(c.ops[i], value);
+                        b.cache.insert_or_assign(c.ops[i], cache_entry_t<Op>(stored(value)));
                     } catch (...) { // a result that cannot be remembered is still delivered
                     }
                 }
@@ -385,6 +511,12 @@ private:
             };
             if constexpr (std::same_as<std::ranges::range_value_t<Results>, outcome<result_of_t<Op>>>) {
                 if (auto e = it->error()) {
+                    if constexpr (caches_failures_v<Op>) {
+                        try {
+                            b.cache.insert_or_assign(c.ops[i], cache_entry_t<Op>(e));
+                        } catch (...) {
+                        }
+                    }
                     to.fail(context_, i, e);
                     ++failed;
                 } else {
@@ -418,6 +550,23 @@ struct misused_executor {
         return {};
     }
     void clear_cache() noexcept {}
+    template <class... Args>
+    bool prime(Args&&...) {
+        return false;
+    }
+    template <class... Args>
+    bool prime_error(Args&&...) {
+        return false;
+    }
+    template <class Op>
+    bool forget(Op const&) {
+        return false;
+    }
+    template <class Op>
+    anything& cache_of() noexcept {
+        static anything nothing;
+        return nothing;
+    }
 };
 
 } // namespace detail

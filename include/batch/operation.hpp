@@ -2,6 +2,8 @@
 
 #include <batch/detail/settings.hpp>
 #include <batch/detail/traits.hpp>
+#include <batch/outcome.hpp>
+#include <batch/unit.hpp>
 
 #include <concepts>
 #include <cstddef>
@@ -10,11 +12,6 @@
 #include <type_traits>
 
 namespace batch {
-
-/// The placeholder that stands for a `void` result inside a tuple, vector or map.
-struct unit {
-    friend constexpr bool operator==(unit, unit) noexcept { return true; }
-};
 
 namespace detail {
 
@@ -47,10 +44,6 @@ concept operation = std::is_object_v<Op> && std::move_constructible<Op> && requi
 template <class Op>
 using result_of_t = typename operation_traits<Op>::result_type;
 
-/// The type that holds a result: `R`, or `batch::unit` for `void`.
-template <class R>
-using stored_t = std::conditional_t<std::is_void_v<R>, unit, R>;
-
 /// Satisfied when `Op` has a `batch_key()` that groups its operations into batcher calls.
 template <class Op>
 concept keyed_operation = requires(Op const& op) {
@@ -68,23 +61,56 @@ concept names_batch_key = requires {
 
 } // namespace detail
 
+/// True when `Op` names a cache policy: `using cache_policy = batch::lru_cache<1000>;`.
+template <class Op>
+concept has_cache_policy = requires {
+    typename Op::cache_policy;
+};
+
+/// True when an executor remembers the results of `Op`: `static constexpr bool cacheable = true;`,
+/// or a `cache_policy`.
+template <class Op>
+inline constexpr bool caches_v = [] {
+    if constexpr (has_cache_policy<Op>) return true;
+    if constexpr (detail::cacheable_setting<Op>() == detail::setting::constant) return bool(Op::cacheable);
+    return false;
+}();
+
 /// True when identical pending operations of type `Op` reach the batcher once
-/// (`static constexpr bool deduplicate = true;`, or `cacheable`).
+/// (`static constexpr bool deduplicate = true;`, or a cached type).
 template <class Op>
 inline constexpr bool deduplicates_v = [] {
     if constexpr (detail::deduplicate_setting<Op>() == detail::setting::constant) {
         if (Op::deduplicate) return true;
     }
-    if constexpr (detail::cacheable_setting<Op>() == detail::setting::constant) return bool(Op::cacheable);
+    return caches_v<Op>;
+}();
+
+/// True when the cache of `Op` also remembers failures (`static constexpr bool cache_failures =
+/// true;`): a failed operation then fails again, without a batcher call, until forgotten.
+template <class Op>
+inline constexpr bool caches_failures_v = [] {
+    if constexpr (detail::cache_failures_setting<Op>() == detail::setting::constant) return bool(Op::cache_failures);
     return false;
 }();
 
-/// True when an executor remembers the results of `Op` (`static constexpr bool cacheable = true;`).
+/// What the cache of `Op` keeps per operation: its result (`batch::unit` for `void`), or a
+/// `batch::outcome` of it when the type remembers failures.
 template <class Op>
-inline constexpr bool caches_v = [] {
-    if constexpr (detail::cacheable_setting<Op>() == detail::setting::constant) return bool(Op::cacheable);
-    return false;
-}();
+using cache_entry_t = std::conditional_t<caches_failures_v<Op>, outcome<result_of_t<Op>>, stored_t<result_of_t<Op>>>;
+
+/// What a cache of a `cache_policy` must do. `find` gives the entry kept for `op`, or null (an
+/// expired entry is not found); the pointer is used at once, before any other call. `insert_or_assign`
+/// keeps `entry` for `op` (it may evict others); `erase` forgets `op`, and returns whether
+/// something was kept; `clear` forgets everything. Optional: `size()`, and cumulative
+/// `evictions()` and `expiries()`, which the executor's stats count.
+template <class C, class Op, class Entry>
+concept cache_for = std::default_initializable<C> && requires(C& c, Op const& op, Entry e) {
+    { c.find(op) } -> std::convertible_to<Entry const*>;
+    c.insert_or_assign(op, std::move(e));
+    { c.erase(op) } -> std::convertible_to<bool>;
+    c.clear();
+};
 
 /// The most operations one batcher call of `T` (an operation or a batcher type) may take: its
 /// `static constexpr std::size_t max_batch_size`, or 0 for no limit.
@@ -118,11 +144,36 @@ enum class operation_problem {
     bad_batch_key,
     bad_flag,
     bad_max_batch_size,
+    failures_without_cache,
+    uncached_policy,
+    bad_cache_policy,
     no_equality,
     no_hash,
     result_not_copyable,
     key_not_copyable
 };
+
+/// True when `Op` says `static constexpr bool cacheable = false;`.
+template <class Op>
+constexpr bool says_not_cacheable() {
+    if constexpr (cacheable_setting<Op>() == setting::constant) {
+        return !bool(Op::cacheable);
+    } else {
+        return false;
+    }
+}
+
+/// True when the `cache_policy` of `Op` has a member template `cache<Op, Entry>` meeting `cache_for`.
+template <class Op>
+constexpr bool valid_cache_policy_of() {
+    if constexpr (requires { typename Op::cache_policy::template cache<Op, cache_entry_t<Op>>; }) {
+        return cache_for<typename Op::cache_policy::template cache<Op, cache_entry_t<Op>>, Op, cache_entry_t<Op>>;
+    } else {
+        return false;
+    }
+}
+template <class Op>
+inline constexpr bool valid_cache_policy = valid_cache_policy_of<Op>();
 
 template <class Op>
 constexpr operation_problem problem_of() {
@@ -137,11 +188,16 @@ constexpr operation_problem problem_of() {
         return not_movable;
     } else if constexpr (names_batch_key<Op> && !keyed_operation<Op>) {
         return bad_batch_key;
-    } else if constexpr (deduplicate_setting<Op>() > setting::constant || cacheable_setting<Op>() > setting::constant) {
+    } else if constexpr (deduplicate_setting<Op>() > setting::constant || cacheable_setting<Op>() > setting::constant
+                         || cache_failures_setting<Op>() > setting::constant) {
         return bad_flag;
     } else if constexpr (max_batch_size_setting<Op>() > setting::constant
                          || (max_batch_size_setting<Op>() == setting::constant && max_batch_size_v<Op> == 0)) {
         return bad_max_batch_size;
+    } else if constexpr (caches_failures_v<Op> && !caches_v<Op>) {
+        return failures_without_cache;
+    } else if constexpr (has_cache_policy<Op> && says_not_cacheable<Op>()) {
+        return uncached_policy;
     } else if constexpr (deduplicates_v<Op> && !std::equality_comparable<Op>) {
         return no_equality;
     } else if constexpr (deduplicates_v<Op> && !requires(Op const& op) {
@@ -152,6 +208,8 @@ constexpr operation_problem problem_of() {
         return result_not_copyable;
     } else if constexpr (caches_v<Op> && !std::copy_constructible<Op>) {
         return key_not_copyable;
+    } else if constexpr (has_cache_policy<Op> && !valid_cache_policy<Op>) {
+        return bad_cache_policy;
     } else {
         return none;
     }
@@ -182,8 +240,9 @@ constexpr bool report_operation() {
         static_assert(wrong<Op>, "batch: the batch_key of this operation (see 'Op = ...') cannot group it: declare "
                                  "'batch_key() const', a const member function returning a type that has ==");
     } else if constexpr (problem == bad_flag) {
-        static_assert(wrong<Op>, "batch: deduplicate and cacheable on this operation (see 'Op = ...') must be "
-                                 "compile-time constants: write 'static constexpr bool deduplicate = true;'");
+        static_assert(wrong<Op>, "batch: deduplicate, cacheable and cache_failures on this operation (see 'Op = "
+                                 "...') must be compile-time constants: write 'static constexpr bool deduplicate = "
+                                 "true;'");
     } else if constexpr (problem == bad_max_batch_size) {
         static_assert(wrong<Op>, "batch: max_batch_size on this operation (see 'Op = ...') must be a compile-time "
                                  "constant of at least 1: write 'static constexpr std::size_t max_batch_size = 100;'");
@@ -196,6 +255,16 @@ constexpr bool report_operation() {
     } else if constexpr (problem == result_not_copyable) {
         static_assert(wrong<Op>, "batch: a deduplicate or cacheable operation (see 'Op = ...') gives one result to "
                                  "several askers, so its result_type must be copyable");
+    } else if constexpr (problem == failures_without_cache) {
+        static_assert(wrong<Op>, "batch: cache_failures on this operation (see 'Op = ...') needs a cache: add "
+                                 "'static constexpr bool cacheable = true;' or a cache_policy");
+    } else if constexpr (problem == uncached_policy) {
+        static_assert(wrong<Op>, "batch: this operation (see 'Op = ...') has a cache_policy but says cacheable = "
+                                 "false; remove one of the two");
+    } else if constexpr (problem == bad_cache_policy) {
+        static_assert(wrong<Op>, "batch: the cache_policy of this operation (see 'Op = ...') must have a member "
+                                 "template cache<Op, Entry> meeting batch::cache_for (find, insert_or_assign, "
+                                 "erase, clear); use batch::unbounded_cache, lru_cache<N> or expiring_cache<D, N>");
     } else if constexpr (problem == key_not_copyable) {
         static_assert(wrong<Op>, "batch: a cacheable operation (see 'Op = ...') is kept as the key of its cached "
                                  "result, so it must be copyable");

@@ -1,8 +1,9 @@
 #pragma once
 
-#include <batch/operation.hpp>
+#include <batch/unit.hpp>
 
 #include <exception>
+#include <type_traits>
 #include <utility>
 #include <variant>
 

@@ -1,4 +1,4 @@
-// expect: batch: deduplicate and cacheable on this operation .* must be compile-time constants
+// expect: batch: deduplicate, cacheable and cache_failures on this operation .* must be compile-time constants
 #include "common.hpp"
 
 struct get_user {

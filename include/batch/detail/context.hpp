@@ -58,10 +58,26 @@ public:
         for_each_bucket([&](auto& b) { b.pending.truncate(m.buckets[i++]); });
     }
 
-    /// Starts a run: the scheduler's part, and each type's counters.
+    /// Starts a run: the scheduler's part, and each type's counters (the evictions and expiries
+    /// of the caches counted from now).
     void begin_run() {
         scheduler::begin_run();
-        for_each_bucket([](auto& b) { b.stats = {}; });
+        for_each_bucket([](auto& b) {
+            b.stats = {};
+            if constexpr (!std::is_empty_v<decltype(b.counted)>) b.counted = {b.cache.evictions(), b.cache.expiries()};
+        });
+    }
+
+    /// Counts in the stats what the cache of `Op` has evicted or dropped as expired since the
+    /// last count.
+    template <class Op>
+    void count_cache_losses() noexcept {
+        auto& b = bucket_for<Op>();
+        if constexpr (!std::is_empty_v<decltype(b.counted)>) {
+            std::size_t const evictions = b.cache.evictions(), expiries = b.cache.expiries();
+            cache_lost(b.stats, evictions - b.counted.evictions, expiries - b.counted.expiries);
+            b.counted = {evictions, expiries};
+        }
     }
 
     /// Drops every pending operation (their generators are about to go).

@@ -8,7 +8,12 @@ class gen;
 template <class T, class Ops>
 class shared;
 
+template <class X>
+class settled;
+
 namespace detail {
+
+struct settled_access;
 
 template <class Ops>
 class context;

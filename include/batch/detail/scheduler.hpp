@@ -151,6 +151,12 @@ public:
         ++counters_.cache_hits;
         ++of_type.cache_hits;
     }
+    void cache_lost(operation_stats& of_type, std::size_t evictions, std::size_t expiries) noexcept {
+        counters_.cache_evictions += evictions;
+        of_type.cache_evictions += evictions;
+        counters_.cache_expiries += expiries;
+        of_type.cache_expiries += expiries;
+    }
 
     /// Times, for an executor that measures them (one with an observer).
     void batch_took(operation_stats& of_type, std::chrono::steady_clock::duration d) noexcept {

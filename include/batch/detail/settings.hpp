@@ -6,7 +6,7 @@
 namespace batch::detail {
 
 /// How a type declares one of the library's compile-time settings (`deduplicate`,
-/// `cacheable`, `max_batch_size`): not at all, as a usable constant, or in a way that cannot work.
+/// `cacheable`, `cache_failures`, `max_batch_size`): not at all, as a usable constant, or in a way that cannot work.
 enum class setting { absent, constant, not_static, not_constant };
 
 template <class T>
@@ -29,6 +29,18 @@ constexpr setting cacheable_setting() {
         return setting::not_static;
     } else {
         return requires { std::bool_constant<bool(T::cacheable)>{}; }
+        ? setting::constant : setting::not_constant;
+    }
+}
+
+template <class T>
+constexpr setting cache_failures_setting() {
+    if constexpr (!requires { &T::cache_failures; }) {
+        return setting::absent;
+    } else if constexpr (std::is_member_pointer_v<decltype(&T::cache_failures)>) {
+        return setting::not_static;
+    } else {
+        return requires { std::bool_constant<bool(T::cache_failures)>{}; }
         ? setting::constant : setting::not_constant;
     }
 }

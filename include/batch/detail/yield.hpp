@@ -6,9 +6,11 @@
 #include <batch/detail/traits.hpp>
 #include <batch/error.hpp>
 #include <batch/operation.hpp>
+#include <batch/outcome.hpp>
 
 #include <coroutine>
 #include <cstddef>
+#include <exception>
 #include <type_traits>
 #include <utility>
 
@@ -44,6 +46,64 @@ stored_t<typename Traits::result> take_stored(Item& item, Slots& slots) {
     }
 }
 
+/// True for the traits of a structure (a tuple, vector or map, or a `batch::settled`): it
+/// collects its items' results with `collect<Owned, Take>`, each as `Take` says, into a
+/// `collected<Take>`.
+template <class Traits>
+concept structure_traits = Traits::structure;
+
+/// Takes an item's result as a container holds it (`unit` for `void`), throwing its failure.
+struct take_plain {
+    template <class Traits>
+    using result = stored_t<typename Traits::result>;
+
+    template <class Traits, bool Owned, class Item, class Slots>
+    static result<Traits> take(Item& item, Slots& slots) {
+        return take_stored<Traits, Owned>(item, slots);
+    }
+};
+
+struct take_settled;
+
+/// What `take_settled` gives for an item: a `batch::outcome` for a leaf (an operation or a
+/// generator), the same structure of outcomes for a structure.
+template <class Traits>
+struct settled_result {
+    using type = outcome<typename Traits::result>;
+};
+template <structure_traits Traits>
+struct settled_result<Traits> {
+    using type = typename Traits::template collected<take_settled>;
+};
+
+/// Takes an item's result with an outcome in place of each leaf: a leaf's failure becomes its
+/// outcome, except a `batch::usage_error` (a misuse, not a failure of the work), which is thrown.
+struct take_settled {
+    template <class Traits>
+    using result = typename settled_result<Traits>::type;
+
+    template <class Traits, bool Owned, class Item, class Slots>
+    static result<Traits> take(Item& item, Slots& slots) {
+        if constexpr (structure_traits<Traits>) {
+            return Traits::template collect<Owned, take_settled>(item, slots);
+        } else {
+            using leaf = typename Traits::result;
+            try {
+                if constexpr (std::is_void_v<leaf>) {
+                    Traits::template take<Owned>(item, slots);
+                    return outcome<void>{};
+                } else {
+                    return outcome<leaf>(Traits::template take<Owned>(item, slots));
+                }
+            } catch (usage_error const&) {
+                throw;
+            } catch (...) {
+                return outcome<leaf>(std::current_exception());
+            }
+        }
+    }
+};
+
 // Every yield_traits has:
 // - enroll<Owned>(item, slots, w, ctx): checks the item, then hands each of its operations to
 //   its bucket and each of its generators to the ready queue, adding one to w.remaining per
@@ -51,6 +111,8 @@ stored_t<typename Traits::result> take_stored(Item& item, Slots& slots) {
 // - disown(item, w): after such a failure, forgets the generators this yield had started;
 // - take<Owned>(item, slots): the result, or the first failure in the order of the structure.
 //   An owned generator's frame is freed as soon as its result is taken.
+// A structure also has `structure = true`, `collected<Take>` and `collect<Owned, Take>` (its
+// result, taking each item as `Take` says); its `take` is `collect` with `take_plain`.
 
 /// The result an operation of the set gives; for a type that `batch::operations` has reported
 /// as unusable, a stand-in, so that one mistake gives one error.
@@ -77,8 +139,16 @@ requires(operations<Ops...>::template contains<Op>) struct yield_traits<Op, oper
             auto& b = ctx.template bucket_for<Op>();
             if constexpr (!std::is_empty_v<decltype(b.cache)>) {
                 // Answered at once: nothing to wait for, no round.
-                if (auto hit = b.cache.find(static_cast<Op const&>(op)); hit != b.cache.end()) {
-                    s.value.emplace(hit->second);
+                if (auto const* hit = b.cache.find(static_cast<Op const&>(op))) {
+                    if constexpr (caches_failures_v<Op>) {
+                        if (auto e = hit->error()) {
+                            s.error = std::move(e);
+                        } else {
+                            s.value.emplace(hit->value());
+                        }
+                    } else {
+                        s.value.emplace(*hit);
+                    }
                     ctx.cache_hit(b.stats);
                     return;
                 }

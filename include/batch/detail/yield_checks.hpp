@@ -8,6 +8,7 @@
 #include <batch/detail/yield.hpp>
 #include <batch/detail/yield_structures.hpp>
 #include <batch/operation.hpp>
+#include <batch/outcome.hpp>
 
 #include <boost/hana/tuple.hpp>
 
@@ -107,6 +108,34 @@ requires(!std::is_same_v<presumed_result_t<std::ranges::range_value_t<R>>, anyth
     using type = std::vector<presumed_stored_t<std::ranges::range_value_t<R>>>;
 };
 
+/// What settling `Yielded` would give: its presumed result with an outcome in each leaf.
+template <class Yielded>
+struct presumed_settled {
+    using type = outcome<presumed_result_t<Yielded>>;
+};
+template <class Yielded>
+using presumed_settled_t = typename presumed_settled<Yielded>::type;
+template <class... Items>
+struct presumed_settled<boost::hana::tuple<Items...>> {
+    using type = std::tuple<presumed_settled_t<Items>...>;
+};
+template <class Item, class... Rest>
+struct presumed_settled<std::vector<Item, Rest...>> {
+    using type = std::vector<presumed_settled_t<Item>>;
+};
+template <class Key, class Item, class... Rest>
+struct presumed_settled<std::map<Key, Item, Rest...>> {
+    using type = std::map<Key, presumed_settled_t<Item>>;
+};
+template <class Key, class Item, class... Rest>
+struct presumed_settled<std::unordered_map<Key, Item, Rest...>> {
+    using type = std::unordered_map<Key, presumed_settled_t<Item>>;
+};
+template <class X>
+struct presumed_settled<settled<X>> : presumed_settled<std::remove_cvref_t<X>> {};
+template <class X>
+struct presumed_result<settled<X>> : presumed_settled<std::remove_cvref_t<X>> {};
+
 /// Stands in for the awaiter of a rejected yield.
 template <class Result>
 struct rejected_yield {
@@ -115,12 +144,22 @@ struct rejected_yield {
     static Result await_resume() noexcept; // never defined: the program does not compile
 };
 
+/// The item of a `batch::settled`; absent for anything else.
+template <class T>
+struct settled_item {};
+template <class X>
+struct settled_item<settled<X>> {
+    using type = std::remove_cvref_t<X>;
+};
+
 /// Explains, with one static_assert, the first reason `Yielded` cannot be yielded from a gen
 /// over `Ops`; the compiler's "with Yielded = ..." line names the type.
 template <class Yielded, class Ops>
 constexpr bool reject_yield() {
     constexpr bool typed = is_operations_v<Ops>;
-    if constexpr (requires { typename element_of<Yielded>::type; }) {
+    if constexpr (requires { typename settled_item<Yielded>::type; }) {
+        return reject_yield<typename settled_item<Yielded>::type, Ops>();
+    } else if constexpr (requires { typename element_of<Yielded>::type; }) {
         return reject_yield<typename element_of<Yielded>::type, Ops>();
     } else if constexpr (is_hana_tuple_v<Yielded>) {
         return reject_yield<typename first_unyieldable_in<Ops, Yielded>::type, Ops>();
@@ -169,6 +208,8 @@ template <class T>
 inline constexpr bool miscompiled_temporary = std::is_aggregate_v<T> && !std::is_trivially_copyable_v<T>;
 template <class... Items>
 inline constexpr bool miscompiled_temporary<boost::hana::tuple<Items...>> = (miscompiled_temporary<Items> || ...);
+template <class X>
+inline constexpr bool miscompiled_temporary<settled<X>> = !std::is_reference_v<X> && miscompiled_temporary<X>;
 
 template <class Yielded>
 constexpr bool reject_gcc12_temporary() {

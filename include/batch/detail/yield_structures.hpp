@@ -45,7 +45,10 @@ void size_slots(Slots& s, std::size_t n) {
 template <class... Items, class Ops>
 requires(yieldable<Items, Ops>&&...) struct yield_traits<boost::hana::tuple<Items...>, Ops> {
     static constexpr bool valid = true;
-    using result = std::tuple<stored_t<yield_result_t<Items, Ops>>...>;
+    static constexpr bool structure = true;
+    template <class Take>
+    using collected = std::tuple<typename Take::template result<yield_traits<Items, Ops>>...>;
+    using result = collected<take_plain>;
     using slots = std::tuple<yield_slots_t<Items, Ops>...>;
     using indices = std::index_sequence_for<Items...>;
 
@@ -65,13 +68,19 @@ requires(yieldable<Items, Ops>&&...) struct yield_traits<boost::hana::tuple<Item
         (indices{});
     }
 
-    template <bool Owned, class Item>
-    static result take(Item& t, slots& s) {
+    template <bool Owned, class Take, class Item>
+    static collected<Take> collect(Item& t, slots& s) {
         return [&]<std::size_t... I>(std::index_sequence<I...>) {
             // Braced initialisation evaluates left to right, so the first failure is thrown.
-            return result{take_stored<yield_traits<Items, Ops>, Owned>(boost::hana::at_c<I>(t), std::get<I>(s))...};
+            return collected<Take>{
+                Take::template take<yield_traits<Items, Ops>, Owned>(boost::hana::at_c<I>(t), std::get<I>(s))...};
         }
         (indices{});
+    }
+
+    template <bool Owned, class Item>
+    static result take(Item& t, slots& s) {
+        return collect<Owned, take_plain>(t, s);
     }
 };
 
@@ -81,7 +90,10 @@ requires yieldable<Item, Ops>
 struct yield_traits<std::vector<Item, Alloc>, Ops> {
     using inner = yield_traits<Item, Ops>;
     static constexpr bool valid = true;
-    using result = std::vector<stored_t<typename inner::result>>;
+    static constexpr bool structure = true;
+    template <class Take>
+    using collected = std::vector<typename Take::template result<inner>>;
+    using result = collected<take_plain>;
     using slots = element_slots_t<inner>;
 
     template <bool Owned, class V>
@@ -98,24 +110,33 @@ struct yield_traits<std::vector<Item, Alloc>, Ops> {
         for (auto& item : v) inner::disown(item, w);
     }
 
-    template <bool Owned, class V>
-    static result take(V& v, slots& s) {
-        result r;
+    template <bool Owned, class Take, class V>
+    static collected<Take> collect(V& v, slots& s) {
+        collected<Take> r;
         r.reserve(v.size());
         for (std::size_t i = 0; i < v.size(); ++i) {
             decltype(auto) si = element_slots<inner>(s, i);
-            r.push_back(take_stored<inner, Owned>(v[i], si));
+            r.push_back(Take::template take<inner, Owned>(v[i], si));
         }
         return r;
     }
+
+    template <bool Owned, class V>
+    static result take(V& v, slots& s) {
+        return collect<Owned, take_plain>(v, s);
+    }
 };
 
-/// Shared by std::map and std::unordered_map: items run in parallel, keyed results.
-template <class Item, class Ops, class Result>
+/// Shared by std::map and std::unordered_map: items run in parallel, keyed results, in the map
+/// `Maps::with<V>`.
+template <class Item, class Ops, class Maps>
 struct map_yield_traits {
     using inner = yield_traits<Item, Ops>;
     static constexpr bool valid = true;
-    using result = Result;
+    static constexpr bool structure = true;
+    template <class Take>
+    using collected = typename Maps::template with<typename Take::template result<inner>>;
+    using result = collected<take_plain>;
     using slots = element_slots_t<inner>;
 
     template <bool Owned, class M>
@@ -133,29 +154,46 @@ struct map_yield_traits {
         for (auto& [key, item] : m) inner::disown(item, w);
     }
 
-    template <bool Owned, class M>
-    static result take(M& m, slots& s) {
-        result r;
+    template <bool Owned, class Take, class M>
+    static collected<Take> collect(M& m, slots& s) {
+        collected<Take> r;
         if constexpr (requires { r.reserve(m.size()); }) r.reserve(m.size());
         std::size_t i = 0;
         for (auto& [key, item] : m) {
             decltype(auto) si = element_slots<inner>(s, i++);
-            r.emplace_hint(r.end(), key, take_stored<inner, Owned>(item, si));
+            r.emplace_hint(r.end(), key, Take::template take<inner, Owned>(item, si));
         }
         return r;
     }
+
+    template <bool Owned, class M>
+    static result take(M& m, slots& s) {
+        return collect<Owned, take_plain>(m, s);
+    }
+};
+
+template <class Key, class Compare>
+struct ordered_maps {
+    template <class V>
+    using with = std::map<Key, V, Compare>;
+};
+
+template <class Key, class Hash, class Equal>
+struct hashed_maps {
+    template <class V>
+    using with = std::unordered_map<Key, V, Hash, Equal>;
 };
 
 template <class Key, class Item, class Compare, class Alloc, class Ops>
 requires yieldable<Item, Ops>
 struct yield_traits<std::map<Key, Item, Compare, Alloc>, Ops>
-    : map_yield_traits<Item, Ops, std::map<Key, stored_t<yield_result_t<Item, Ops>>, Compare>> {
+    : map_yield_traits<Item, Ops, ordered_maps<Key, Compare>> {
 };
 
 template <class Key, class Item, class Hash, class Equal, class Alloc, class Ops>
 requires yieldable<Item, Ops>
 struct yield_traits<std::unordered_map<Key, Item, Hash, Equal, Alloc>, Ops>
-    : map_yield_traits<Item, Ops, std::unordered_map<Key, stored_t<yield_result_t<Item, Ops>>, Hash, Equal>> {
+    : map_yield_traits<Item, Ops, hashed_maps<Key, Hash, Equal>> {
 };
 
 } // namespace batch::detail

@@ -169,7 +169,30 @@ public:
     /// Counters of the last run.
     [[nodiscard]] run_stats const& stats() const noexcept { return context_.stats(); }
 
+    /// The baseline keeps no cache (its operations declare no `cacheable`): these say so at
+    /// compile time.
+    template <class Op, class... Args>
+    bool prime(Op const&, Args&&...) {
+        return no_cache<Op>();
+    }
+    template <class Op, class... Args>
+    bool prime_error(Op const&, Args&&...) {
+        return no_cache<Op>();
+    }
+    template <class Op>
+    bool forget(Op const&) {
+        return no_cache<Op>();
+    }
+
 private:
+    template <class Op>
+    static bool no_cache() {
+        static_assert(batch::detail::wrong<Op>, "batch: the dynamic executor keeps no cache; prime, prime_error and "
+                                                "forget need a batch::make_executor executor and a cached operation "
+                                                "type");
+        return false;
+    }
+
     template <class E, class Y>
     friend class batch::active_run;
 

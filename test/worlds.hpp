@@ -1,7 +1,8 @@
 #pragma once
 
 // The same programs, written once, run against both executors. A world supplies the generator
-// type, two operation types made by `W::a(key)` and `W::b(key)`, and an executor `ex` whose
+// type, three operation types made by `W::a(key)`, `W::b(key)` and `W::c(key)` (`c` is cached
+// in the typed worlds: `W::caches`, `w.prime(key, v)`, `w.forget(key)`), and an executor `ex` whose
 // batchers count their calls and answer through a rule, which decides what every operation
 // gives:
 //
@@ -11,7 +12,7 @@
 //                                                      std::size_t round) const;
 //   };
 //
-// `type` is 0 for `a` and 1 for `b`; `round` is the executor's round. A rule may throw to fail
+// `type` is 0 for `a`, 1 for `b` and 2 for `c`; `round` is the executor's round. A rule may throw to fail
 // the whole call, fail single operations through their outcomes, or return the wrong number
 // of results to break the batcher's contract. The tests' rules: `doubling` here, the failure
 // injection of failure_paths_test and the random programs' rules of model/.
@@ -35,6 +36,7 @@
 #include <chrono>
 #include <cstddef>
 #include <exception>
+#include <functional>
 #include <span>
 #include <stdexcept>
 #include <tuple>
@@ -121,32 +123,54 @@ private:
     int fds_[2] = {-1, -1};
 };
 
-/// The typed library: batch::make_executor over two statically typed operations; with `AsyncA`,
-/// the batcher of `a` is asynchronous.
+/// The operations of the typed world: `a` (type 0), `b` (1) and the cached `c` (2).
+template <int Type, class Value>
+struct world_op {
+    int key;
+    using result_type = Value;
+    static constexpr bool cacheable = Type == 2;
+    bool operator==(world_op const&) const = default;
+};
+
+} // namespace test
+
+template <int Type, class Value>
+struct std::hash<test::world_op<Type, Value>> {
+    std::size_t operator()(test::world_op<Type, Value> const& op) const noexcept { return std::hash<int>{}(op.key); }
+};
+
+namespace test {
+
+/// The typed library: batch::make_executor over three statically typed operations, the third
+/// (`c`) cached; with `AsyncA`, the batcher of `a` is asynchronous.
 template <class Rule, bool AsyncA = false>
 class typed_world {
 public:
     using value_type = typename Rule::value_type;
 
     template <int Type>
-    struct op {
-        int key;
-        using result_type = value_type;
-    };
-    using ops = batch::operations<op<0>, op<1>>;
+    using op = world_op<Type, value_type>;
+    using ops = batch::operations<op<0>, op<1>, op<2>>;
     template <class T>
     using gen = batch::gen<T, ops>;
     using a_op = op<0>;
     using b_op = op<1>;
+    using c_op = op<2>;
 
     static a_op a(int key) { return {key}; }
     static b_op b(int key) { return {key}; }
+    static c_op c(int key) { return {key}; }
+
+    /// The cache of `c`: primes (unless a result is kept) and forgets one key.
+    static constexpr bool caches = true;
+    bool prime(int key, value_type v) { return ex.prime(c(key), std::move(v)); }
+    bool forget(int key) { return ex.forget(c(key)); }
 
     explicit typed_world(Rule r = {}) : rule(std::move(r)) {}
     typed_world(typed_world const&) = delete;
     typed_world& operator=(typed_world const&) = delete;
 
-    /// Batcher calls for `a` (type 0) or `b` (type 1) since the world was made or `new_run`.
+    /// Batcher calls for `a` (type 0), `b` (1) or `c` (2) since the world was made or `new_run`.
     [[nodiscard]] std::size_t calls(int type) const { return calls_[static_cast<std::size_t>(type)]; }
     void new_run() { calls_ = {}; }
 
@@ -189,10 +213,11 @@ private:
 
     using a_batcher = std::conditional_t<AsyncA, async_batcher, batcher<0>>;
 
-    std::array<std::size_t, 2> calls_{};
+    std::array<std::size_t, 3> calls_{};
 
 public:
-    batch::executor<ops, a_batcher, batcher<1>> ex = batch::make_executor<ops>(a_batcher{this}, batcher<1>{this});
+    batch::executor<ops, a_batcher, batcher<1>, batcher<2>> ex =
+        batch::make_executor<ops>(a_batcher{this}, batcher<1>{this}, batcher<2>{this});
 
     static constexpr char const* name = AsyncA ? "async" : "typed";
 };
@@ -229,11 +254,18 @@ public:
     };
     using a_op = op;
     using b_op = op;
+    using c_op = op;
     template <class T>
     using gen = dyn::gen<T>;
 
     static op a(int key) { return op(key, &current()->batchers_[0]); }
     static op b(int key) { return op(key, &current()->batchers_[1]); }
+    static op c(int key) { return op(key, &current()->batchers_[2]); }
+
+    /// The baseline keeps no cache: `c` is an operation like the others.
+    static constexpr bool caches = false;
+    bool prime(int, value_type const&) { return false; }
+    bool forget(int) { return false; }
 
     explicit dynamic_world(Rule r = {}) : rule(std::move(r)), previous_(std::exchange(current(), this)) {}
     dynamic_world(dynamic_world const&) = delete;
@@ -255,8 +287,8 @@ private:
     }
 
     dynamic_world* previous_;
-    std::array<batcher, 2> batchers_{batcher(this, 0), batcher(this, 1)};
-    std::array<std::size_t, 2> calls_{};
+    std::array<batcher, 3> batchers_{batcher(this, 0), batcher(this, 1), batcher(this, 2)};
+    std::array<std::size_t, 3> calls_{};
 };
 
 template <class Rule>

@@ -79,7 +79,7 @@ public:
     using shared_t = decltype(batch::share(std::declval<gen<std::int64_t>>()));
 
     /// `world` must outlive the runs: the operations go to its batchers.
-    instance(program const& p, World& /*world*/) : p_(p) {
+    instance(program const& p, World& world) : p_(p), world_(world) {
         for (std::size_t i = 0; i < p.entries.size(); ++i) {
             shared_.push_back(p.entries[i].memoised ? shared_t{} : batch::share(steps(p.entries[i].body->steps)));
         }
@@ -110,10 +110,19 @@ private:
                 if (s.type == 0) {
                     std::int64_t const v = co_yield World::a(s.key);
                     sum += v;
-                } else {
+                } else if (s.type == 1) {
                     std::int64_t const v = co_yield World::b(s.key);
                     sum += v;
+                } else {
+                    std::int64_t const v = co_yield World::c(s.key);
+                    sum += v;
                 }
+                break;
+            case step::prime:
+                world_.prime(s.key, prime_value(s.key));
+                break;
+            case step::forget:
+                world_.forget(s.key);
                 break;
             case step::raise:
                 throw coded{s.code};
@@ -134,21 +143,32 @@ private:
                 sum += v;
                 break;
             }
-            case step::parallel: {
+            case step::parallel:
+            case step::settle: {
                 std::vector<gen<std::int64_t>> kids;
                 for (auto const& kid : s.kids) kids.push_back(this->steps(kid->steps));
                 std::vector<typename World::a_op> as;
                 for (int key : s.a_keys) as.push_back(World::a(key));
                 std::vector<typename World::b_op> bs;
                 for (int key : s.b_keys) bs.push_back(World::b(key));
+                std::vector<typename World::c_op> cs;
+                for (int key : s.c_keys) cs.push_back(World::c(key));
                 std::vector<shared_t> joins;
                 for (int j : s.joins) joins.push_back(handle(j));
-                auto [kv, av, bv, jv] =
-                    co_yield hana::make_tuple(std::move(kids), std::move(as), std::move(bs), std::move(joins));
-                for (auto v : kv) sum += v;
-                for (auto v : av) sum += v;
-                for (auto v : bv) sum += v;
-                for (auto v : jv) sum += v;
+                auto items =
+                    hana::make_tuple(std::move(kids), std::move(as), std::move(bs), std::move(cs), std::move(joins));
+                if (s.kind == step::parallel) {
+                    auto [kv, av, bv, cv, jv] = co_yield std::move(items);
+                    for (auto const* part : {&kv, &av, &bv, &cv, &jv}) {
+                        for (auto v : *part) sum += v;
+                    }
+                } else {
+                    auto [kv, av, bv, cv, jv] = co_yield batch::settle(std::move(items));
+                    for (auto const* part : {&kv, &av, &bv, &cv, &jv}) {
+                        for (auto const& o : *part)
+                            sum += o.has_value() ? o.value() : settled_failure + code_of(o.error());
+                    }
+                }
                 break;
             }
             }
@@ -157,6 +177,7 @@ private:
     }
 
     program const& p_;
+    World& world_;
     std::vector<shared_t> shared_;
     batch::memo_cache cache_;
     decltype(batch::memoize(std::declval<batch::memo_cache&>(), std::declval<maker>())) memo_ =

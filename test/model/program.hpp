@@ -1,8 +1,10 @@
 #pragma once
 
 // The random programs: a tree of generator nodes, each doing a sequence of steps (yield one
-// operation of two types, yield a tuple of child generators, operations and shared generators,
-// throw, run a block that catches, or yield a shared generator). Shared generators, made with
+// operation of three types, the third cached; yield a tuple of child generators, operations and
+// shared generators, plainly or settled (batch::settle: every part completes, failures are
+// counted in place); throw, run a block that catches, or yield a shared generator). The root
+// also primes and forgets cached results between its steps, when nothing else runs. Shared generators, made with
 // batch::share or through a memoised function (which may itself throw), are the program's
 // "entries"; entry i may yield only entries after it, so there is no cycle. The batchers fail
 // by rules drawn with the program: whole calls throw, single operations fail, and calls return
@@ -21,12 +23,12 @@ namespace model {
 struct node;
 
 struct step {
-    enum kind_t { operation, parallel, raise, attempt, join } kind = operation;
-    int type = 0;                            // operation: 0 (op_a) or 1 (op_b)
-    int key = 0;                             // operation
-    std::vector<std::shared_ptr<node>> kids; // parallel: child generators
-    std::vector<int> a_keys, b_keys;         // parallel: operations beside them
-    std::vector<int> joins;                  // parallel: entries beside them
+    enum kind_t { operation, parallel, raise, attempt, join, settle, prime, forget } kind = operation;
+    int type = 0;                            // operation: 0 (op_a), 1 (op_b) or 2 (op_c, cached)
+    int key = 0;                             // operation, prime, forget
+    std::vector<std::shared_ptr<node>> kids; // parallel, settle: child generators
+    std::vector<int> a_keys, b_keys, c_keys; // parallel, settle: operations beside them
+    std::vector<int> joins;                  // parallel, settle: entries beside them
     std::int64_t code = 0;                   // raise
     std::vector<step> body;                  // attempt: caught as a whole
     int entry = 0;                           // join
@@ -72,6 +74,11 @@ inline std::int64_t call_code(std::size_t round, int type) {
 }
 constexpr std::int64_t miscount_code = 3000;
 constexpr std::int64_t caught = 100000;
+constexpr std::int64_t settled_failure = 200000; ///< Added to a failure's code in a settled yield.
+inline std::int64_t prime_value(int key) { return 7000 + key; }
+
+/// Keys of the cached type come from a small range, so that hits, primes and forgets meet.
+constexpr unsigned c_key_range = 12;
 
 template <class Source>
 struct program_maker {
@@ -89,14 +96,15 @@ struct program_maker {
             bool const joinable = first_joinable < entries;
             if (roll < 35 || depth == 0 || budget <= 0) {
                 s.kind = roll % 19 == 0 ? step::raise : step::operation;
-                s.type = pick(2);
-                s.key = pick(60);
+                s.type = pick(3);
+                s.key = s.type == 2 ? pick(c_key_range) : pick(60);
                 s.code = 10 + pick(5);
             } else if (roll < 75) {
-                s.kind = step::parallel;
+                s.kind = roll < 45 ? step::settle : step::parallel;
                 for (int i = pick(4); i > 0; --i) s.kids.push_back(make_node(depth - 1, first_joinable));
                 for (int i = pick(3); i > 0; --i) s.a_keys.push_back(pick(60));
                 for (int i = pick(3); i > 0; --i) s.b_keys.push_back(pick(60));
+                for (int i = pick(3); i > 0; --i) s.c_keys.push_back(pick(c_key_range));
                 if (joinable) {
                     for (int i = pick(3); i > 0; --i) s.joins.push_back(join_target(first_joinable));
                 }
@@ -150,7 +158,34 @@ program make_program(Source& src, int max_depth = 4) {
         e.body = m.make_node(std::max(0, depth - 1), i + 1);
     }
     p.root = m.make_node(depth, 0);
+    for (int i = static_cast<int>(src.pick(4)); i > 0; --i) { // primes and forgets between the root's steps
+        step s;
+        s.kind = src.pick(2) == 0 ? step::prime : step::forget;
+        s.key = static_cast<int>(src.pick(c_key_range));
+        auto& steps = p.root->steps;
+        steps.insert(steps.begin() + static_cast<std::ptrdiff_t>(src.pick(static_cast<unsigned>(steps.size() + 1))),
+                     std::move(s));
+    }
     return p;
+}
+
+/// True when some step of `steps` (or of the steps inside them) is of kind `k`.
+inline bool uses(std::vector<step> const& steps, step::kind_t k) {
+    for (auto const& s : steps) {
+        if (s.kind == k || uses(s.body, k)) return true;
+        for (auto const& kid : s.kids) {
+            if (uses(kid->steps, k)) return true;
+        }
+    }
+    return false;
+}
+
+/// True when some step of `p` is of kind `k`.
+inline bool uses(program const& p, step::kind_t k) {
+    for (auto const& e : p.entries) {
+        if (uses(e.body->steps, k)) return true;
+    }
+    return uses(p.root->steps, k);
 }
 
 /// The program, in a form a person can read, for a failure's report.
@@ -159,7 +194,13 @@ inline void describe(std::ostringstream& out, std::vector<step> const& steps, in
     for (auto const& s : steps) {
         switch (s.kind) {
         case step::operation:
-            out << pad << (s.type ? "op_b " : "op_a ") << s.key << "\n";
+            out << pad << (s.type == 2 ? "op_c " : s.type ? "op_b " : "op_a ") << s.key << "\n";
+            break;
+        case step::prime:
+            out << pad << "prime c " << s.key << "\n";
+            break;
+        case step::forget:
+            out << pad << "forget c " << s.key << "\n";
             break;
         case step::raise:
             out << pad << "throw " << s.code << "\n";
@@ -172,7 +213,11 @@ inline void describe(std::ostringstream& out, std::vector<step> const& steps, in
             out << pad << "yield entry " << s.entry << "\n";
             break;
         case step::parallel:
-            out << pad << "parallel a=" << s.a_keys.size() << " b=" << s.b_keys.size() << " entries=[";
+        case step::settle:
+            out << pad << (s.kind == step::settle ? "settle" : "parallel") << " a=" << s.a_keys.size()
+                << " b=" << s.b_keys.size() << " c=[";
+            for (int k : s.c_keys) out << " " << k;
+            out << " ] entries=[";
             for (int j : s.joins) out << " " << j;
             out << " ]\n";
             for (auto const& kid : s.kids) {

@@ -14,7 +14,6 @@
 #include <span>
 #include <stdexcept>
 #include <string>
-#include <thread>
 #include <vector>
 
 using namespace test;
@@ -35,10 +34,22 @@ struct recent {
     bool operator==(recent const&) const = default;
 };
 
+/// A steady clock the test moves by hand.
+struct test_clock {
+    using duration = std::chrono::milliseconds;
+    using rep = duration::rep;
+    using period = duration::period;
+    using time_point = std::chrono::time_point<test_clock>;
+    static constexpr bool is_steady = true;
+    static inline time_point current{};
+    static time_point now() noexcept { return current; }
+    static void advance(duration d) noexcept { current += d; }
+};
+
 struct fresh {
     int id;
     using result_type = int;
-    using cache_policy = batch::expiring_cache<std::chrono::milliseconds, 2>;
+    using cache_policy = batch::expiring_cache<std::chrono::seconds, 30, 0, test_clock>;
     bool operator==(fresh const&) const = default;
 };
 
@@ -302,12 +313,19 @@ BOOST_AUTO_TEST_CASE(an_lru_cache_keeps_the_most_recently_used_results) {
 
 BOOST_AUTO_TEST_CASE(an_expiring_cache_drops_results_after_their_time) {
     auto ex = make();
+    ex.run(fresh{1}); // stored at 0, lives 30 s
+    test_clock::advance(std::chrono::seconds(29) + std::chrono::milliseconds(999));
     ex.run(fresh{1});
-    std::this_thread::sleep_for(std::chrono::milliseconds(5)); // the results live 2 ms
+    BOOST_TEST(ex.stats().cache_hits == 1u);
+    test_clock::advance(std::chrono::milliseconds(1)); // 30 s: expired
     ex.run(fresh{1});
     BOOST_TEST(calls<fresh>(ex) == 2u);
     BOOST_TEST(ex.stats().cache_hits == 0u);
     BOOST_TEST(ex.stats().cache_expiries == 1u);
+    test_clock::advance(std::chrono::seconds(29)); // stored again at 30 s, lives until 60 s
+    ex.run(fresh{1});
+    BOOST_TEST(ex.stats().cache_hits == 1u);
+    BOOST_TEST(calls<fresh>(ex) == 2u);
 
     // Living an hour, at most two: the least recently used goes first.
     ex.run(std::vector<fresh_and_few>{{1}, {2}});

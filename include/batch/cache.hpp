@@ -61,9 +61,10 @@ private:
 /// map's nodes, which do not move, linked from most to least recently used.
 template <class Op, class Entry, std::size_t MaxEntries, class Ttl>
 class bounded_map {
-    static constexpr bool expires = Ttl::value > std::chrono::steady_clock::duration::zero();
+    using clock = typename Ttl::clock;
+    static constexpr bool expires = Ttl::value > clock::duration::zero();
     struct no_deadline {};
-    using deadline_t = std::conditional_t<expires, std::chrono::steady_clock::time_point, no_deadline>;
+    using deadline_t = std::conditional_t<expires, typename clock::time_point, no_deadline>;
 
     struct node {
         Entry entry;
@@ -89,7 +90,7 @@ public:
         if (it == map_.end()) return nullptr;
         node& n = it->second;
         if constexpr (expires) {
-            if (std::chrono::steady_clock::now() >= n.deadline) {
+            if (clock::now() >= n.deadline) {
                 unlink(n);
                 map_.erase(it);
                 ++expiries_;
@@ -115,7 +116,7 @@ public:
         auto const [at, inserted] = map_.try_emplace(op, node{std::move(entry), deadline_t{}});
         node& n = at->second;
         n.key = &at->first;
-        if constexpr (expires) n.deadline = std::chrono::steady_clock::now() + Ttl::value;
+        if constexpr (expires) n.deadline = clock::now() + Ttl::value;
         link_newest(n);
     }
 
@@ -155,7 +156,7 @@ private:
     void drop_oldest() {
         node* const n = oldest_;
         bool expired = false;
-        if constexpr (expires) expired = std::chrono::steady_clock::now() >= n->deadline;
+        if constexpr (expires) expired = clock::now() >= n->deadline;
         ++(expired ? expiries_ : evictions_);
         unlink(*n);
         map_.erase(*n->key);
@@ -168,12 +169,13 @@ private:
     std::size_t expiries_ = 0;
 };
 
-template <class Duration, typename Duration::rep Count>
+template <class Duration, typename Duration::rep Count, class Clock>
 struct ttl_of {
-    static constexpr std::chrono::steady_clock::duration value =
-        std::chrono::duration_cast<std::chrono::steady_clock::duration>(Duration(Count));
+    using clock = Clock;
+    static constexpr typename Clock::duration value =
+        std::chrono::duration_cast<typename Clock::duration>(Duration(Count));
 };
-using no_ttl = ttl_of<std::chrono::seconds, 0>;
+using no_ttl = ttl_of<std::chrono::seconds, 0, std::chrono::steady_clock>;
 
 } // namespace detail
 
@@ -202,11 +204,15 @@ struct lru_cache {
 /// Keeps each result for `Count` `Duration`s after it was stored (`expiring_cache<std::chrono::seconds,
 /// 30>`), and, with `MaxEntries` above 0, at most that many, the least recently used evicted
 /// first. An expired result is dropped when it is next asked for, which then goes to the batcher.
-template <class Duration, typename Duration::rep Count, std::size_t MaxEntries = 0>
+/// Each hit reads `Clock` (most of a hit's cost): a cheaper steady clock, such as one reading
+/// Linux's `CLOCK_MONOTONIC_COARSE`, makes hits cheaper at the price of its resolution.
+template <class Duration, typename Duration::rep Count, std::size_t MaxEntries = 0,
+          class Clock = std::chrono::steady_clock>
 struct expiring_cache {
     static_assert(Count > 0, "batch: expiring_cache<D, N> keeps results for N units of D; N must be above 0");
+    using clock = Clock; ///< Checked by batch::operations: a steady clock.
     template <class Op, class Entry>
-    using cache = detail::bounded_map<Op, Entry, MaxEntries, detail::ttl_of<Duration, Count>>;
+    using cache = detail::bounded_map<Op, Entry, MaxEntries, detail::ttl_of<Duration, Count, Clock>>;
 };
 
 namespace detail {

@@ -146,6 +146,7 @@ enum class operation_problem {
     bad_max_batch_size,
     failures_without_cache,
     uncached_policy,
+    unsteady_clock,
     bad_cache_policy,
     no_equality,
     no_hash,
@@ -174,6 +175,16 @@ constexpr bool valid_cache_policy_of() {
 }
 template <class Op>
 inline constexpr bool valid_cache_policy = valid_cache_policy_of<Op>();
+
+/// True when the `cache_policy` of `Op` names a `clock` that is not steady.
+template <class Op>
+constexpr bool unsteady_policy_clock() {
+    if constexpr (requires { typename Op::cache_policy::clock; }) {
+        return !Op::cache_policy::clock::is_steady;
+    } else {
+        return false;
+    }
+}
 
 template <class Op>
 constexpr operation_problem problem_of() {
@@ -208,6 +219,8 @@ constexpr operation_problem problem_of() {
         return result_not_copyable;
     } else if constexpr (caches_v<Op> && !std::copy_constructible<Op>) {
         return key_not_copyable;
+    } else if constexpr (has_cache_policy<Op> && unsteady_policy_clock<Op>()) {
+        return unsteady_clock;
     } else if constexpr (has_cache_policy<Op> && !valid_cache_policy<Op>) {
         return bad_cache_policy;
     } else {
@@ -265,6 +278,10 @@ constexpr bool report_operation() {
         static_assert(wrong<Op>, "batch: the cache_policy of this operation (see 'Op = ...') must have a member "
                                  "template cache<Op, Entry> meeting batch::cache_for (find, insert_or_assign, "
                                  "erase, clear); use batch::unbounded_cache, lru_cache<N> or expiring_cache<D, N>");
+    } else if constexpr (problem == unsteady_clock) {
+        static_assert(wrong<Op>, "batch: the cache_policy of this operation (see 'Op = ...') reads a clock that is "
+                                 "not steady (it may go back); give expiring_cache a steady clock, such as "
+                                 "std::chrono::steady_clock, the default");
     } else if constexpr (problem == key_not_copyable) {
         static_assert(wrong<Op>, "batch: a cacheable operation (see 'Op = ...') is kept as the key of its cached "
                                  "result, so it must be copyable");

@@ -28,9 +28,10 @@ private:
 /// its result with a `batch::outcome<R>` in place of each operation's or generator's result `R`:
 /// an operation gives `outcome<R>`, a tuple a `std::tuple` of outcomes, a vector a vector of
 /// them, a map a map of them (recursively; a `void` result gives `outcome<void>`). A failure of
-/// one leaf is its outcome and fails nothing else; only a `batch::usage_error` (a misuse, such
-/// as a batcher breaking its contract is not: that is a `batcher_error`) is still thrown. An
-/// lvalue `x` is used in place, as by `co_yield x`. The batchers do not change.
+/// one leaf is its outcome and fails nothing else (a batcher that breaks its contract gives its
+/// operations a `batch::batcher_error` outcome); only a `batch::usage_error`, a misuse of the
+/// library, is still thrown. An lvalue `x` is used in place, as by `co_yield x`. The batchers
+/// do not change.
 template <class X>
 [[nodiscard]] settled<X> settle(X&& x) {
     return settled<X>(std::in_place, std::forward<X>(x));

@@ -18,8 +18,9 @@
 // generator's frame is reported instead of landing in a recycled one.
 #define BATCH_FRAME_CACHE_BYTES 0
 #else
-/// How many bytes of freed coroutine frames each thread keeps for reuse (64 MiB by default; 0
-/// turns recycling off, e.g. for valgrind).
+/// How many bytes of freed coroutine frames each thread keeps for reuse after a run, at least
+/// (64 MiB by default; a run that had more frames live at once keeps that many); 0 turns
+/// recycling off, e.g. for valgrind.
 #define BATCH_FRAME_CACHE_BYTES (std::size_t{64} << 20)
 #endif
 #endif
@@ -30,6 +31,14 @@ namespace batch::detail {
 /// and the next frame of that class reuses it, so a program that runs generators over and over
 /// stops calling the global allocator. Each thread has its own pool; a frame freed on another
 /// thread than the one that made it simply joins that thread's pool.
+///
+/// How much it keeps: at most the larger of `BATCH_FRAME_CACHE_BYTES` and the most bytes of
+/// pooled frames the thread had live at once since its last run ended. So a run that has a
+/// million generators live at once keeps their frames for the next run, which then allocates
+/// nothing; a frame freed beyond the bound goes straight back to the allocator. When the last of
+/// the thread's runs ends (runs nest, and an event loop's interleave), the pool gives back what
+/// exceeds the larger of `BATCH_FRAME_CACHE_BYTES` and that run's peak, taking first from the
+/// size classes that hold the most: after one large run, the next smaller one returns the rest.
 ///
 /// With clang every frame is aligned to 64 bytes, pooled or not: clang lays out over-aligned
 /// locals (up to 64 bytes) assuming the frame itself is that aligned, which the plain
@@ -66,6 +75,8 @@ public:
         ++live_;
         std::size_t const c = class_of(size);
         if (c >= classes) return obtain(size);
+        live_bytes_ += static_cast<std::ptrdiff_t>(block_size(c));
+        if (live_bytes_ > peak_bytes_) peak_bytes_ = live_bytes_;
         if (node* n = free_[c]) {
             free_[c] = n->next;
             --count_[c];
@@ -78,15 +89,12 @@ public:
     void deallocate(void* p, std::size_t size) noexcept {
         --live_;
         std::size_t const c = class_of(size);
-        if (c >= classes) {
-            release(p, size);
+        if (c >= classes || BATCH_FRAME_CACHE_BYTES == 0) {
+            release(p, c >= classes ? size : block_size(c));
             return;
         }
-        // When full, make room by freeing from the class that holds the most, so that frames
-        // of one size cannot keep the others from being recycled.
-        while (cached_ + block_size(c) > BATCH_FRAME_CACHE_BYTES && evict_one()) {
-        }
-        if (cached_ + block_size(c) > BATCH_FRAME_CACHE_BYTES) {
+        live_bytes_ -= static_cast<std::ptrdiff_t>(block_size(c));
+        if (cached_ + block_size(c) > bound() && !make_room(c)) {
             release(p, block_size(c));
             return;
         }
@@ -94,6 +102,21 @@ public:
         ++count_[c];
         cached_ += block_size(c);
     }
+
+    /// A run starts on this thread.
+    void begin_run() noexcept { ++runs_; }
+
+    /// A run ends on this thread: after the last one, gives back what exceeds the bound.
+    void end_run() noexcept {
+        if (runs_ > 0) --runs_;
+        if (runs_ > 0) return;
+        trim(bound());
+        peak_bytes_ = live_bytes_;
+        victim_ = classes;
+    }
+
+    /// Bytes of freed frames kept for reuse.
+    [[nodiscard]] std::size_t cached_bytes() const noexcept { return cached_; }
 
     /// The calling thread's pool.
     static frame_pool& local() noexcept {
@@ -106,22 +129,50 @@ private:
         node* next;
     };
 
-    bool evict_one() noexcept {
-        std::size_t fullest = classes;
-        std::size_t most = 0;
-        for (std::size_t c = 0; c < classes; ++c) {
-            if (count_[c] * block_size(c) > most) {
-                most = count_[c] * block_size(c);
-                fullest = c;
-            }
+    [[nodiscard]] std::size_t bound() const noexcept {
+        if constexpr (BATCH_FRAME_CACHE_BYTES == 0) {
+            return 0;
+        } else {
+            auto const peak = static_cast<std::size_t>(peak_bytes_ > 0 ? peak_bytes_ : 0);
+            return peak > BATCH_FRAME_CACHE_BYTES ? peak : BATCH_FRAME_CACHE_BYTES;
         }
-        if (fullest == classes) return false;
-        node* n = free_[fullest];
-        free_[fullest] = n->next;
-        --count_[fullest];
-        cached_ -= block_size(fullest);
-        release(n, block_size(fullest));
+    }
+
+    [[nodiscard]] std::size_t fullest() const noexcept {
+        std::size_t most = 0;
+        for (std::size_t c = 1; c < classes; ++c) {
+            if (count_[c] * block_size(c) > count_[most] * block_size(most)) most = c;
+        }
+        return most;
+    }
+
+    void evict(std::size_t c) noexcept {
+        node* const n = free_[c];
+        free_[c] = n->next;
+        --count_[c];
+        cached_ -= block_size(c);
+        release(n, block_size(c));
+    }
+
+    // Frees kept frames of another class to keep one of class `c`: from the class that held
+    // the most when room was last needed, until it is empty (then the next fullest), so that
+    // frames of one size cannot keep the others from being recycled, without a scan per free.
+    // False when `c` is itself the fullest.
+    bool make_room(std::size_t c) noexcept {
+        while (cached_ + block_size(c) > bound()) {
+            if (victim_ == classes || count_[victim_] == 0) victim_ = fullest();
+            if (victim_ == c || count_[victim_] == 0) return false;
+            evict(victim_);
+        }
         return true;
+    }
+
+    // Frees kept frames until at most `keep` bytes are left, halving the fullest class each time.
+    void trim(std::size_t keep) noexcept {
+        while (cached_ > keep) {
+            std::size_t const c = fullest();
+            for (std::size_t n = count_[c] / 2 + 1; n > 0 && cached_ > keep; --n) evict(c);
+        }
     }
 
     // Out of line: inlined into a coroutine, g++ would pair the global operator new seen here
@@ -145,6 +196,10 @@ private:
     std::array<std::size_t, classes> count_{};
     std::size_t cached_ = 0;
     std::ptrdiff_t live_ = 0;
+    std::ptrdiff_t live_bytes_ = 0; ///< Of pooled frames; negative when others' frames were freed here.
+    std::ptrdiff_t peak_bytes_ = 0; ///< The most `live_bytes_` since the last run ended.
+    int runs_ = 0;
+    std::size_t victim_ = classes; ///< The class `make_room` takes from; `classes`: none chosen.
 };
 
 } // namespace batch::detail

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <batch/detail/frame_pool.hpp>
 #include <batch/detail/pod_vector.hpp>
 #include <batch/detail/traits.hpp>
 #include <batch/error.hpp>
@@ -193,6 +194,7 @@ public:
                               "co_yield the work instead, or run it on another executor");
         }
         running_ = true;
+        frame_pool::local().begin_run();
         ready_.clear();
         fatal_ = nullptr;
         counters_ = {};
@@ -231,6 +233,7 @@ public:
         release_shared(nullptr);
         destroy_drivers();
         running_ = false;
+        frame_pool::local().end_run();
     }
 
 private:

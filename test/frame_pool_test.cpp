@@ -25,14 +25,17 @@ void* allocate(std::size_t size, std::size_t alignment) {
     if (!p) throw std::bad_alloc();
     return p;
 }
+// Out of line: inlined into a replacement operator delete, g++ would pair std::free with the
+// operator new it sees and warn of a mismatch that is not there.
+[[gnu::noinline]] void release(void* p) noexcept { std::free(p); }
 } // namespace
 
 void* operator new(std::size_t size) { return allocate(size, alignof(std::max_align_t)); }
 void* operator new(std::size_t size, std::align_val_t a) { return allocate(size, static_cast<std::size_t>(a)); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p) noexcept { release(p); }
+void operator delete(void* p, std::size_t) noexcept { release(p); }
+void operator delete(void* p, std::align_val_t) noexcept { release(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { release(p); }
 
 namespace {
 

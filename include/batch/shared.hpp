@@ -1,6 +1,7 @@
 #pragma once
 
 #include <batch/detail/context.hpp>
+#include <batch/detail/frame_pool.hpp>
 #include <batch/detail/fwd.hpp>
 #include <batch/detail/scheduler.hpp>
 #include <batch/detail/traits.hpp>
@@ -237,7 +238,9 @@ template <class T, class Ops>
     auto const h = detail::gen_access::handle(g);
     if (!h) throw usage_error("batch: share was given a moved-from or empty batch::gen");
     if (h.promise().started()) throw usage_error("batch: share was given a batch::gen that has already started");
-    return shared<T, Ops>(std::make_shared<detail::shared_state<T, Ops>>(std::move(g)));
+    // The state comes from the frame pool: a program shares generators by the thousand.
+    return shared<T, Ops>(std::allocate_shared<detail::shared_state<T, Ops>>(
+        detail::pool_allocator<detail::shared_state<T, Ops>>{}, std::move(g)));
 }
 
 } // namespace batch

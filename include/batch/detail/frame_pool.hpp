@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstddef>
+#include <memory>
 #include <new>
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -71,8 +72,20 @@ public:
     /// counts there): what the tests check to show that no generator outlives its use.
     [[nodiscard]] std::ptrdiff_t live() const noexcept { return live_; }
 
+    /// A coroutine frame, counted by `live`.
     void* allocate(std::size_t size) {
+        void* const p = allocate_block(size);
         ++live_;
+        return p;
+    }
+    void deallocate(void* p, std::size_t size) noexcept {
+        --live_;
+        deallocate_block(p, size);
+    }
+
+    /// Memory of `size` bytes for anything else that a run makes by the thousand (the state of a
+    /// shared generator), pooled with the frames and not counted by `live`.
+    void* allocate_block(std::size_t size) {
         std::size_t const c = class_of(size);
         if (c >= classes) return obtain(size);
         live_bytes_ += static_cast<std::ptrdiff_t>(block_size(c));
@@ -86,8 +99,7 @@ public:
         return obtain(block_size(c));
     }
 
-    void deallocate(void* p, std::size_t size) noexcept {
-        --live_;
+    void deallocate_block(void* p, std::size_t size) noexcept {
         std::size_t const c = class_of(size);
         if (c >= classes || BATCH_FRAME_CACHE_BYTES == 0) {
             release(p, c >= classes ? size : block_size(c));
@@ -200,6 +212,38 @@ private:
     std::ptrdiff_t peak_bytes_ = 0; ///< The most `live_bytes_` since the last run ended.
     int runs_ = 0;
     std::size_t victim_ = classes; ///< The class `make_room` takes from; `classes`: none chosen.
+};
+
+/// An allocator that draws from the calling thread's frame pool (or, for a type aligned beyond
+/// the pool's alignment, from `std::allocator`).
+template <class T>
+struct pool_allocator {
+    using value_type = T;
+
+    pool_allocator() = default;
+    template <class U>
+    pool_allocator(pool_allocator<U> const&) noexcept {}
+
+    [[nodiscard]] T* allocate(std::size_t n) {
+        if constexpr (alignof(T) > frame_pool::alignment) {
+            return std::allocator<T>{}.allocate(n);
+        } else {
+            if (n > std::size_t(-1) / sizeof(T)) throw std::bad_array_new_length();
+            return static_cast<T*>(frame_pool::local().allocate_block(n * sizeof(T)));
+        }
+    }
+    void deallocate(T* p, std::size_t n) noexcept {
+        if constexpr (alignof(T) > frame_pool::alignment) {
+            std::allocator<T>{}.deallocate(p, n);
+        } else {
+            frame_pool::local().deallocate_block(p, n * sizeof(T));
+        }
+    }
+
+    template <class U>
+    bool operator==(pool_allocator<U> const&) const noexcept {
+        return true;
+    }
 };
 
 } // namespace batch::detail

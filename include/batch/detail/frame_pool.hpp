@@ -39,7 +39,8 @@ namespace batch::detail {
 /// nothing; a frame freed beyond the bound goes straight back to the allocator. When the last of
 /// the thread's runs ends (runs nest, and an event loop's interleave), the pool gives back what
 /// exceeds the larger of `BATCH_FRAME_CACHE_BYTES` and that run's peak, taking first from the
-/// size classes that hold the most: after one large run, the next smaller one returns the rest.
+/// size classes that the run did not use, then from those that hold the most: after one large
+/// run, the next smaller one returns the rest.
 ///
 /// With clang every frame is aligned to 64 bytes, pooled or not: clang lays out over-aligned
 /// locals (up to 64 bytes) assuming the frame itself is that aligned, which the plain
@@ -88,6 +89,7 @@ public:
     void* allocate_block(std::size_t size) {
         std::size_t const c = class_of(size);
         if (c >= classes) return obtain(size);
+        used_[c] = epoch_;
         live_bytes_ += static_cast<std::ptrdiff_t>(block_size(c));
         if (live_bytes_ > peak_bytes_) peak_bytes_ = live_bytes_;
         if (node* n = free_[c]) {
@@ -125,6 +127,7 @@ public:
         trim(bound());
         peak_bytes_ = live_bytes_;
         victim_ = classes;
+        ++epoch_;
     }
 
     /// Bytes of freed frames kept for reuse.
@@ -150,13 +153,21 @@ private:
         }
     }
 
+    // The class to take kept frames from: of those holding some that no allocation since the
+    // last run ended has used (left over from other programs), the one holding the most bytes;
+    // failing that, the one holding the most.
     [[nodiscard]] std::size_t fullest() const noexcept {
-        std::size_t most = 0;
-        for (std::size_t c = 1; c < classes; ++c) {
-            if (count_[c] * block_size(c) > count_[most] * block_size(most)) most = c;
+        std::size_t most = classes;
+        std::size_t stale = classes;
+        for (std::size_t c = 0; c < classes; ++c) {
+            if (count_[c] == 0) continue;
+            if (most == classes || bytes(c) > bytes(most)) most = c;
+            if (used_[c] != epoch_ && (stale == classes || bytes(c) > bytes(stale))) stale = c;
         }
-        return most;
+        return stale != classes ? stale : most;
     }
+
+    [[nodiscard]] std::size_t bytes(std::size_t c) const noexcept { return count_[c] * block_size(c); }
 
     void evict(std::size_t c) noexcept {
         node* const n = free_[c];
@@ -166,24 +177,26 @@ private:
         release(n, block_size(c));
     }
 
-    // Frees kept frames of another class to keep one of class `c`: from the class that held
-    // the most when room was last needed, until it is empty (then the next fullest), so that
-    // frames of one size cannot keep the others from being recycled, without a scan per free.
-    // False when `c` is itself the fullest.
+    // Frees kept frames of another class to keep one of class `c`: from the class `fullest`
+    // chose when room was last needed, until it is empty (then the next), so that frames of one
+    // size cannot keep the others from being recycled, without a scan per free. False when
+    // `fullest` chooses `c` itself.
     bool make_room(std::size_t c) noexcept {
         while (cached_ + block_size(c) > bound()) {
             if (victim_ == classes || count_[victim_] == 0) victim_ = fullest();
-            if (victim_ == c || count_[victim_] == 0) return false;
+            if (victim_ == classes || victim_ == c) return false;
             evict(victim_);
         }
         return true;
     }
 
-    // Frees kept frames until at most `keep` bytes are left, halving the fullest class each time.
+    // Frees kept frames until at most `keep` bytes are left: all of a class `fullest` chooses,
+    // when it is left over from other programs, or else half of it, each time.
     void trim(std::size_t keep) noexcept {
         while (cached_ > keep) {
             std::size_t const c = fullest();
-            for (std::size_t n = count_[c] / 2 + 1; n > 0 && cached_ > keep; --n) evict(c);
+            std::size_t n = used_[c] == epoch_ ? count_[c] / 2 + 1 : count_[c];
+            for (; n > 0 && cached_ > keep; --n) evict(c);
         }
     }
 
@@ -211,7 +224,9 @@ private:
     std::ptrdiff_t live_bytes_ = 0; ///< Of pooled frames; negative when others' frames were freed here.
     std::ptrdiff_t peak_bytes_ = 0; ///< The most `live_bytes_` since the last run ended.
     int runs_ = 0;
-    std::size_t victim_ = classes; ///< The class `make_room` takes from; `classes`: none chosen.
+    std::size_t victim_ = classes;         ///< The class `make_room` takes from; `classes`: none chosen.
+    std::array<unsigned, classes> used_{}; ///< The `epoch_` in which each class last gave a frame.
+    unsigned epoch_ = 1;                   ///< Counts the ends of the thread's last runs.
 };
 
 /// An allocator that draws from the calling thread's frame pool (or, for a type aligned beyond

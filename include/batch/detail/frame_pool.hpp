@@ -103,12 +103,12 @@ public:
 
     void deallocate_block(void* p, std::size_t size) noexcept {
         std::size_t const c = class_of(size);
-        if (c >= classes || BATCH_FRAME_CACHE_BYTES == 0) {
-            release(p, c >= classes ? size : block_size(c));
+        if (c >= classes) {
+            release(p, size);
             return;
         }
         live_bytes_ -= static_cast<std::ptrdiff_t>(block_size(c));
-        if (cached_ + block_size(c) > bound() && !make_room(c)) {
+        if (BATCH_FRAME_CACHE_BYTES == 0 || (cached_ + block_size(c) > bound() && !make_room(c))) {
             release(p, block_size(c));
             return;
         }

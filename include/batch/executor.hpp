@@ -282,7 +282,30 @@ private:
     void dispatch_round() {
         if constexpr (ops_t::valid && set::ok) {
             if constexpr (asynchronous) (dispatch_if<Ops, true>(), ...);
+            if constexpr (resumes_in_place) {
+                last_ = 0;
+                ((last_ = context_.template bucket_for<Ops>().empty() ? last_ : ops_t::template index_of<Ops> + 1),
+                 ...);
+            }
             (dispatch_if<Ops, false>(), ...);
+        }
+    }
+
+    // Without asynchronous batchers or an observer, the generators that the round's last call
+    // completes are resumed as their results are delivered, while their frames are in the
+    // cache, instead of in a pass of their own; an operation they yield waits for the next
+    // round, as it would. Not for a cached type, whose results must all be stored before any
+    // of them is used. `last_` is 1 + the index of the last type with operations when the
+    // round began, or 0.
+    static constexpr bool resumes_in_place = !asynchronous && !observed;
+    std::size_t last_ = 0;
+
+    template <class Op>
+    [[nodiscard]] bool resumes_here() const noexcept {
+        if constexpr (resumes_in_place && !caches_v<Op>) {
+            return ops_t::template index_of<Op> + 1 == last_;
+        } else {
+            return false;
         }
     }
 
@@ -296,6 +319,9 @@ private:
     void dispatch() {
         auto& b = context_.template bucket_for<Op>();
         if (b.empty()) return;
+        if constexpr (resumes_in_place) {
+            if (ops_t::template index_of<Op> + 1 > last_) return; // filled by this round's resumes
+        }
         auto const each_key = [&](call_t<Op>&& group) {
             if constexpr (deduplicates_v<Op>) {
                 if (std::size_t const merged = detail::merge_identical(group, b.merging)) {
@@ -342,11 +368,16 @@ private:
             try {
                 if constexpr (kind == detail::batcher_kind::nothing) {
                     std::invoke(batcher_of<Op>(), c.input());
+                    context_.resume_in_place(resumes_here<Op>());
                     failed = deliver<Op>(b, c);
                 } else {
-                    failed = deliver<Op>(b, c, std::invoke(batcher_of<Op>(), c.input()));
+                    decltype(auto) results = std::invoke(batcher_of<Op>(), c.input());
+                    context_.resume_in_place(resumes_here<Op>());
+                    failed = deliver<Op>(b, c, std::forward<decltype(results)>(results));
                 }
+                context_.resume_in_place(false);
             } catch (...) {
+                context_.resume_in_place(false);
                 error = std::current_exception();
                 c.results_to().fail_all(context_, error);
                 remember_failure<Op>(b, c, error);

@@ -74,6 +74,12 @@ public:
     /// stops with that failure.
     BATCH_HOT void complete(waiter& w) noexcept {
         if (--w.remaining == 0 && w.handle) {
+            if (in_place_ && !fatal_) {
+                in_place_ = false; // what it completes in turn waits in the queue: no recursion
+                w.handle.resume();
+                in_place_ = true;
+                return;
+            }
             try {
                 ready_.push_back(w.handle);
             } catch (...) {
@@ -99,6 +105,10 @@ public:
         t.result->error = e;
         complete(*t.owner);
     }
+
+    /// While on, `complete` resumes a generator it makes runnable at once (one level deep),
+    /// instead of queueing it.
+    void resume_in_place(bool on) noexcept { in_place_ = on; }
 
     [[nodiscard]] std::size_t ready_size() const noexcept { return ready_.size(); }
     void truncate_ready(std::size_t n) noexcept { ready_.resize(n); }
@@ -233,6 +243,7 @@ public:
         release_shared(nullptr);
         destroy_drivers();
         running_ = false;
+        in_place_ = false;
         frame_pool::local().end_run();
     }
 
@@ -249,6 +260,7 @@ private:
     std::vector<std::coroutine_handle<>> drivers_;
     std::vector<std::shared_ptr<shared_base>> shared_started_;
     bool running_ = false;
+    bool in_place_ = false;
 };
 
 } // namespace batch::detail

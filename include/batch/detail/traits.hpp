@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <map>
+#include <optional>
 #include <type_traits>
 #include <unordered_map>
 #include <vector>
@@ -47,6 +48,19 @@ inline constexpr std::size_t index_of = [] {
     while (i < sizeof...(Ts) && !same[i]) ++i;
     return i;
 }();
+
+/// For `std::optional<T>`, `T`; for any other type, itself (the stores' results may be optional:
+/// empty where a key holds nothing).
+template <class T>
+struct unwrap_optional {
+    using type = T;
+};
+template <class T>
+struct unwrap_optional<std::optional<T>> {
+    using type = T;
+};
+template <class T>
+inline constexpr bool is_optional_v = !std::is_same_v<typename unwrap_optional<T>::type, T>;
 
 /// Converts to anything: what a rejected construct gives, so that the code after it compiles and
 /// one mistake gives one error.

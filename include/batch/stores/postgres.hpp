@@ -79,7 +79,7 @@ public:
     /// or a `std::optional` of one of those (empty for SQL NULL; for other types NULL throws).
     template <class T>
     [[nodiscard]] T get(int column) const {
-        if constexpr (is_optional<T>::value) {
+        if constexpr (batch::detail::is_optional_v<T>) {
             if (is_null(column)) return std::nullopt;
             return get<typename T::value_type>(column);
         } else {
@@ -105,11 +105,6 @@ public:
     }
 
 private:
-    template <class T>
-    struct is_optional : std::false_type {};
-    template <class T>
-    struct is_optional<std::optional<T>> : std::true_type {};
-
     PGresult const* result_;
     int index_;
 };
@@ -309,15 +304,6 @@ private:
 
 namespace detail {
 
-template <class T>
-struct optional_of {
-    using type = void;
-};
-template <class T>
-struct optional_of<std::optional<T>> {
-    using type = T;
-};
-
 inline void put_int32(std::string& out, std::uint32_t v) {
     for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xff));
 }
@@ -437,7 +423,7 @@ private:
             auto const it = rows.find(key);
             try {
                 if (it == rows.end()) {
-                    if constexpr (std::is_same_v<typename detail::optional_of<result_t>::type, void>) {
+                    if constexpr (!batch::detail::is_optional_v<result_t>) {
                         throw not_found("batch::postgres: no row for key '" + key + "'");
                     } else {
                         out.emplace_back(result_t(std::nullopt));

@@ -79,15 +79,6 @@ struct context_deleter {
     void operator()(redisContext* c) const noexcept { redisFree(c); }
 };
 
-template <class T>
-struct optional_of {
-    using type = void;
-};
-template <class T>
-struct optional_of<std::optional<T>> {
-    using type = T;
-};
-
 /// A key as Redis takes it: a string, or an integer written in decimal.
 template <class Key>
 std::string key_text(Key const& k) {
@@ -303,7 +294,7 @@ namespace detail {
 /// The result for a reply that holds nothing: `std::nullopt`, or a `not_found` failure.
 template <class R>
 outcome<R> missing(std::string const& key) {
-    if constexpr (std::is_same_v<typename optional_of<R>::type, void>) {
+    if constexpr (!batch::detail::is_optional_v<R>) {
         return std::make_exception_ptr(not_found("batch::redis: nothing at key '" + key + "'"));
     } else {
         return R(std::nullopt);
@@ -432,8 +423,7 @@ private:
 template <class Op, class KeyOf>
 [[nodiscard]] auto hgetall(connection& c, KeyOf key_of) {
     using result_t = result_of_t<Op>;
-    using map_t = std::conditional_t<std::is_same_v<typename detail::optional_of<result_t>::type, void>, result_t,
-                                     typename detail::optional_of<result_t>::type>;
+    using map_t = typename batch::detail::unwrap_optional<result_t>::type;
     auto command = [key_of](Op const& op) {
         return std::vector<std::string>{"HGETALL", detail::key_text(std::invoke(key_of, op))};
     };

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <vector>
 
 namespace {
@@ -110,13 +111,37 @@ void run_typed(benchmark::State& state, Executor& ex, Program program, std::size
 
 auto make_ops_executor() { return batch::make_executor<ops>(get_batcher{}, identity_batcher{}); }
 
-/// The same, observed: by the timing observer (times in the stats), or by a trace writer
-/// (cleared before each run, so that it holds one run's spans).
-auto make_timed_executor() {
-    return batch::make_executor<ops>(get_batcher{}, identity_batcher{}, batch::with_observer(batch::timing{}));
-}
-auto make_traced_executor() {
-    return batch::make_executor<ops>(get_batcher{}, identity_batcher{}, batch::with_observer(batch::trace_writer{}));
+/// W1 at 1,000 and 100,000 and W3, as `W1_fanout/<name>` and `W3_chain/<name>`, on an executor
+/// with the observer `make_observer()`; `prepare(observer)` runs before each run.
+template <class MakeObserver, class Prepare>
+void register_observed(std::string const& name, MakeObserver make_observer, Prepare prepare) {
+    auto const make = [make_observer] {
+        return batch::make_executor<ops>(get_batcher{}, identity_batcher{}, batch::with_observer(make_observer()));
+    };
+    for (std::int64_t n : {std::int64_t{1'000}, std::int64_t{100'000}}) {
+        benchmark::RegisterBenchmark(("W1_fanout/" + name).c_str(), [=](benchmark::State& s) {
+            auto const n = static_cast<int>(s.range(0));
+            auto ex = make();
+            run_typed(
+                s, ex,
+                [n, &ex, prepare] {
+                    prepare(ex.observer());
+                    return bench::w1_root<typed_world>(n);
+                },
+                static_cast<std::size_t>(n), std::int64_t{n} * n);
+        })->Arg(n);
+    }
+    benchmark::RegisterBenchmark(("W3_chain/" + name).c_str(), [=](benchmark::State& s) {
+        auto const n = static_cast<int>(s.range(0));
+        auto ex = make();
+        run_typed(
+            s, ex,
+            [n, &ex, prepare] {
+                prepare(ex.observer());
+                return bench::w3_chain<typed_world>(n);
+            },
+            static_cast<std::size_t>(n), std::int64_t{n} * (n - 1));
+    })->Arg(bench::w3_size);
 }
 
 [[maybe_unused]] bool const registered = [] {
@@ -146,45 +171,12 @@ auto make_traced_executor() {
                 s, ex, [n] { return w1_shared_root(n); }, static_cast<std::size_t>(n), std::int64_t{n} * n);
         })->Arg(n);
     }
-    // What observing costs: W1 and W3 with the timing observer and with the trace writer.
-    for (std::int64_t n : {std::int64_t{1'000}, std::int64_t{100'000}}) {
-        benchmark::RegisterBenchmark("W1_fanout/typed_timing", [](benchmark::State& s) {
-            auto const n = static_cast<int>(s.range(0));
-            auto ex = make_timed_executor();
-            run_typed(
-                s, ex, [n] { return bench::w1_root<typed_world>(n); }, static_cast<std::size_t>(n),
-                std::int64_t{n} * n);
-        })->Arg(n);
-        benchmark::RegisterBenchmark("W1_fanout/typed_trace", [](benchmark::State& s) {
-            auto const n = static_cast<int>(s.range(0));
-            auto ex = make_traced_executor();
-            run_typed(
-                s, ex,
-                [n, &ex] {
-                    ex.observer().clear();
-                    return bench::w1_root<typed_world>(n);
-                },
-                static_cast<std::size_t>(n), std::int64_t{n} * n);
-        })->Arg(n);
-    }
-    benchmark::RegisterBenchmark("W3_chain/typed_timing", [](benchmark::State& s) {
-        auto const n = static_cast<int>(s.range(0));
-        auto ex = make_timed_executor();
-        run_typed(
-            s, ex, [n] { return bench::w3_chain<typed_world>(n); }, static_cast<std::size_t>(n),
-            std::int64_t{n} * (n - 1));
-    })->Arg(bench::w3_size);
-    benchmark::RegisterBenchmark("W3_chain/typed_trace", [](benchmark::State& s) {
-        auto const n = static_cast<int>(s.range(0));
-        auto ex = make_traced_executor();
-        run_typed(
-            s, ex,
-            [n, &ex] {
-                ex.observer().clear();
-                return bench::w3_chain<typed_world>(n);
-            },
-            static_cast<std::size_t>(n), std::int64_t{n} * (n - 1));
-    })->Arg(bench::w3_size);
+    // What observing costs: the timing observer (times in the stats), and a trace writer
+    // (cleared before each run, so that it holds one run's spans).
+    register_observed(
+        "typed_timing", [] { return batch::timing{}; }, [](batch::timing&) {});
+    register_observed(
+        "typed_trace", [] { return batch::trace_writer{}; }, [](batch::trace_writer& t) { t.clear(); });
     benchmark::RegisterBenchmark("W2_spouses/typed", [](benchmark::State& s) {
         auto const n = static_cast<int>(s.range(0));
         auto ex = make_ops_executor();

@@ -122,9 +122,7 @@ struct cached_get {
 } // namespace
 
 template <>
-struct std::hash<cached_get> {
-    std::size_t operator()(cached_get const& g) const noexcept { return std::hash<int>{}(g.key); }
-};
+struct std::hash<cached_get> : test::hash_by<&cached_get::key> {};
 
 BOOST_AUTO_TEST_CASE(chunks_of_max_batch_size_are_in_flight_together) {
     test::socket_store store(0ms, 3); // three chunks, answered only once all three arrived

@@ -123,19 +123,22 @@ struct by_email {
 
 } // namespace
 
-#define BATCH_TEST_HASH(T)                                                                                             \
-    template <>                                                                                                        \
-    struct std::hash<T> {                                                                                              \
-        std::size_t operator()(T const& op) const noexcept { return std::hash<int>{}(op.id); }                         \
-    };
-BATCH_TEST_HASH(name_of)
-BATCH_TEST_HASH(recent)
-BATCH_TEST_HASH(fresh)
-BATCH_TEST_HASH(fresh_and_few)
-BATCH_TEST_HASH(own)
-BATCH_TEST_HASH(touchy)
-BATCH_TEST_HASH(plain_touchy)
-BATCH_TEST_HASH(mark)
+template <>
+struct std::hash<name_of> : test::hash_by<&name_of::id> {};
+template <>
+struct std::hash<recent> : test::hash_by<&recent::id> {};
+template <>
+struct std::hash<fresh> : test::hash_by<&fresh::id> {};
+template <>
+struct std::hash<fresh_and_few> : test::hash_by<&fresh_and_few::id> {};
+template <>
+struct std::hash<own> : test::hash_by<&own::id> {};
+template <>
+struct std::hash<touchy> : test::hash_by<&touchy::id> {};
+template <>
+struct std::hash<plain_touchy> : test::hash_by<&plain_touchy::id> {};
+template <>
+struct std::hash<mark> : test::hash_by<&mark::id> {};
 
 namespace {
 

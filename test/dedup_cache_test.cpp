@@ -32,13 +32,9 @@ struct remembered {
 } // namespace
 
 template <>
-struct std::hash<lookup> {
-    std::size_t operator()(lookup const& l) const noexcept { return std::hash<int>{}(l.key); }
-};
+struct std::hash<lookup> : test::hash_by<&lookup::key> {};
 template <>
-struct std::hash<remembered> {
-    std::size_t operator()(remembered const& r) const noexcept { return std::hash<int>{}(r.key); }
-};
+struct std::hash<remembered> : test::hash_by<&remembered::key> {};
 
 namespace {
 

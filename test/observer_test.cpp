@@ -37,9 +37,7 @@ struct lookup {
 } // namespace
 
 template <>
-struct std::hash<lookup> {
-    std::size_t operator()(lookup const& l) const noexcept { return std::hash<int>{}(l.key); }
-};
+struct std::hash<lookup> : test::hash_by<&lookup::key> {};
 
 namespace {
 

@@ -7,6 +7,7 @@
 #include <boost/hana/tuple.hpp>
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <span>
 #include <stdexcept>
@@ -16,6 +17,15 @@
 namespace test {
 
 namespace hana = boost::hana;
+
+/// Hashes an operation by one of its members:
+/// `template <> struct std::hash<lookup> : test::hash_by<&lookup::key> {};`
+template <auto Member>
+struct hash_by;
+template <class Op, class M, M Op::*Member>
+struct hash_by<Member> {
+    std::size_t operator()(Op const& op) const noexcept { return std::hash<M>{}(op.*Member); }
+};
 
 /// The workloads' `get`: answers `key * 2`.
 struct get {

@@ -88,18 +88,6 @@ struct std::hash<cached_get<Policy>> {
 
 namespace {
 
-struct get_batcher {
-    std::vector<int> keys;
-    std::vector<int> out;
-    template <class Op>
-    std::span<int const> operator()(std::span<Op const> in) {
-        keys.clear();
-        for (auto const& op : in) keys.push_back(op.key);
-        bench::get_batch(keys, out);
-        return out;
-    }
-};
-
 /// The world of `bench::w3_chain` with one cached operation type.
 template <class Policy>
 struct cached_world {
@@ -113,7 +101,7 @@ template <class Policy>
 void chain_of_hits(benchmark::State& state) {
     using world = cached_world<Policy>;
     auto const n = static_cast<int>(state.range(0));
-    auto ex = batch::make_executor<batch::operations<typename world::op>>(get_batcher{});
+    auto ex = batch::make_executor<batch::operations<typename world::op>>(bench::get_batcher{});
     bench::measure(
         state, static_cast<std::size_t>(n), std::int64_t{n} * (n - 1),
         [&] { return ex.run(bench::w3_chain<world>(n)); }, [&] { return ex.stats().batches; },

@@ -28,6 +28,21 @@ inline void get_batch(std::span<int const> keys, std::vector<int>& out) {
     for (int k : keys) out.push_back(k * 2);
 }
 
+/// The workloads' batcher for the library: answers `key * 2` for operations with a `key`,
+/// through buffers it reuses (no allocation per call).
+struct get_batcher {
+    std::vector<int> keys;
+    std::vector<int> out;
+    template <class Op>
+    requires requires(Op const& op) { op.key; }
+    std::span<int const> operator()(std::span<Op const> in) {
+        keys.clear();
+        for (auto const& op : in) keys.push_back(op.key);
+        get_batch(keys, out);
+        return out;
+    }
+};
+
 /// Measures one workload: `run` executes the program once and returns its result; `ops` is
 /// the number of `get`s (or other operations) it issues; `calls` and `rounds` read the
 /// implementation's own counters after a run.

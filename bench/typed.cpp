@@ -43,20 +43,6 @@ struct std::hash<dedup_get> {
 
 namespace {
 
-/// Answers `key * 2` through a buffer it reuses: no allocation per call.
-struct get_batcher {
-    std::vector<int> keys;
-    std::vector<int> out;
-    template <class Op>
-    requires requires(Op const& op) { op.key; }
-    std::span<int const> operator()(std::span<Op const> in) {
-        keys.clear();
-        for (auto const& op : in) keys.push_back(op.key);
-        bench::get_batch(keys, out);
-        return out;
-    }
-};
-
 struct identity_batcher {
     std::vector<int> out;
     std::span<int const> operator()(std::span<identity_op const> in) {
@@ -109,14 +95,15 @@ void run_typed(benchmark::State& state, Executor& ex, Program program, std::size
         [&] { return ex.stats().rounds; });
 }
 
-auto make_ops_executor() { return batch::make_executor<ops>(get_batcher{}, identity_batcher{}); }
+auto make_ops_executor() { return batch::make_executor<ops>(bench::get_batcher{}, identity_batcher{}); }
 
 /// W1 at 1,000 and 100,000 and W3, as `W1_fanout/<name>` and `W3_chain/<name>`, on an executor
 /// with the observer `make_observer()`; `prepare(observer)` runs before each run.
 template <class MakeObserver, class Prepare>
 void register_observed(std::string const& name, MakeObserver make_observer, Prepare prepare) {
     auto const make = [make_observer] {
-        return batch::make_executor<ops>(get_batcher{}, identity_batcher{}, batch::with_observer(make_observer()));
+        return batch::make_executor<ops>(bench::get_batcher{}, identity_batcher{},
+                                         batch::with_observer(make_observer()));
     };
     for (std::int64_t n : {std::int64_t{1'000}, std::int64_t{100'000}}) {
         benchmark::RegisterBenchmark(("W1_fanout/" + name).c_str(), [=](benchmark::State& s) {
@@ -199,7 +186,7 @@ void register_observed(std::string const& name, MakeObserver make_observer, Prep
     })->Arg(bench::w4_depth);
     benchmark::RegisterBenchmark("W5_wide/typed", [](benchmark::State& s) {
         auto const n = static_cast<int>(s.range(0));
-        auto ex = batch::make_executor<wide_ops>(get_batcher{});
+        auto ex = batch::make_executor<wide_ops>(bench::get_batcher{});
         run_typed(
             s, ex, [n] { return bench::w5_root<typed_world>(n); }, static_cast<std::size_t>(8 * n),
             8 * std::int64_t{n} * (n - 1));

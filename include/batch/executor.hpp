@@ -27,7 +27,6 @@
 #include <optional>
 #include <ranges>
 #include <span>
-#include <sstream>
 #include <string>
 #include <tuple>
 #include <type_traits>
@@ -40,23 +39,6 @@ template <class Ops, class... Batchers>
 class executor;
 
 namespace detail {
-
-/// A `batch_key` written out for an observer: strings as they are, numbers in decimal, anything
-/// else through `operator<<` if it has one.
-template <class Key>
-std::string key_text(Key const& k) {
-    if constexpr (std::is_convertible_v<Key const&, std::string_view>) {
-        return std::string(std::string_view(k));
-    } else if constexpr (std::is_arithmetic_v<Key>) {
-        return std::to_string(k);
-    } else if constexpr (requires(std::ostream & out) { out << k; }) {
-        std::ostringstream out;
-        out << k;
-        return out.str();
-    } else {
-        return "(a key that cannot be written out)";
-    }
-}
 
 /// When an observed executor's run and round began, and what its counters were then.
 struct watch {

@@ -5,6 +5,7 @@
 
 #include <batch/async_batcher.hpp>
 #include <batch/detail/traits.hpp>
+#include <batch/detail/type_name.hpp>
 #include <batch/error.hpp>
 #include <batch/operation.hpp>
 #include <batch/outcome.hpp>
@@ -397,14 +398,6 @@ public:
     }
 
 private:
-    static std::string key_text(key_t const& k) {
-        if constexpr (integer_keys) {
-            return std::to_string(k);
-        } else {
-            return std::string(std::string_view(k));
-        }
-    }
-
     std::vector<outcome<result_t>> answer(std::span<Op const> ops, std::optional<std::uint64_t> number) const {
         std::vector<outcome<result_t>> out;
         if (!number) return out;
@@ -419,7 +412,7 @@ private:
         }
         out.reserve(ops.size());
         for (auto const& op : ops) {
-            std::string const key = key_text(std::invoke(key_of_, op));
+            std::string const key = batch::detail::key_text(std::invoke(key_of_, op));
             auto const it = rows.find(key);
             try {
                 if (it == rows.end()) {

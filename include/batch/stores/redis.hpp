@@ -5,6 +5,7 @@
 
 #include <batch/async_batcher.hpp>
 #include <batch/detail/traits.hpp>
+#include <batch/detail/type_name.hpp>
 #include <batch/error.hpp>
 #include <batch/operation.hpp>
 #include <batch/outcome.hpp>
@@ -82,13 +83,9 @@ struct context_deleter {
 /// A key as Redis takes it: a string, or an integer written in decimal.
 template <class Key>
 std::string key_text(Key const& k) {
-    if constexpr (std::is_integral_v<Key>) {
-        return std::to_string(k);
-    } else {
-        static_assert(std::is_convertible_v<Key const&, std::string_view>,
-                      "batch::redis: a key must be a string or an integer");
-        return std::string(std::string_view(k));
-    }
+    static_assert(std::is_integral_v<Key> || std::is_convertible_v<Key const&, std::string_view>,
+                  "batch::redis: a key must be a string or an integer");
+    return batch::detail::key_text(k);
 }
 
 } // namespace detail

@@ -37,10 +37,10 @@ public:
 
     /// Starts the run of `x` on `ex`: enrols `x` (a misused generator throws
     /// `batch::usage_error` here, as does a run started inside one of `ex`'s own runs).
-    active_run(Executor& ex, Yielded&& x) : run_(ex), root_(&ex.context_, std::forward<Yielded>(x)) {
+    active_run(Executor& ex, Yielded&& x) : run_(ex), root_(std::forward<Yielded>(x)) {
         if constexpr (Executor::observed) ex.run_began();
         try {
-            done_ = !root_.await_suspend(nullptr);
+            done_ = !root_.enroll(ex.context_);
             run_.finished = done_;
         } catch (...) {
             run_.stop(std::current_exception());

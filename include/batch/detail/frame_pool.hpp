@@ -48,8 +48,8 @@ namespace batch::detail {
 /// the plain `operator new`, which keeps them densely packed.
 class frame_pool {
 public:
-    static constexpr std::size_t granule = 32;
-    static constexpr std::size_t classes = 64; ///< Frames up to 2 KiB are pooled.
+    static constexpr std::size_t granule = 16;
+    static constexpr std::size_t classes = 128; ///< Frames up to 2 KiB are pooled.
 #if defined(__clang__)
     static constexpr std::size_t alignment = 64;
 #else

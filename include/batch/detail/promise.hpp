@@ -66,7 +66,7 @@ public:
             reject_gcc12_temporary<item>();
             return rejected{};
         } else {
-            return yield_awaiter<item, Ops, !std::is_lvalue_reference_v<Yielded>>(ctx_, std::forward<Yielded>(x));
+            return yield_awaiter<item, Ops, !std::is_lvalue_reference_v<Yielded>>(std::forward<Yielded>(x));
         }
     }
 
@@ -82,7 +82,6 @@ public:
     void start(context<Ops>& ctx, waiter* parent) noexcept {
         ctx_ = &ctx;
         parent_ = parent;
-        started_ = true;
         if (parent) ctx.generator_started();
     }
 
@@ -91,11 +90,13 @@ public:
         if (parent_) ctx_->generator_unstarted();
         ctx_ = nullptr;
         parent_ = nullptr;
-        started_ = false;
     }
 
     /// True once started: a generator runs once.
-    [[nodiscard]] bool started() const noexcept { return started_; }
+    [[nodiscard]] bool started() const noexcept { return ctx_ != nullptr; }
+
+    /// The run this generator was started in (its yields enrol there).
+    [[nodiscard]] context<Ops>& run_context() const noexcept { return *ctx_; }
 
     /// The yield this generator was started for, if any.
     [[nodiscard]] waiter const* parent() const noexcept { return parent_; }
@@ -106,9 +107,8 @@ protected:
     }
 
 private:
-    context<Ops>* ctx_ = nullptr;
+    context<Ops>* ctx_ = nullptr; ///< Null until started: a generator runs once.
     waiter* parent_ = nullptr;
-    bool started_ = false;
     std::exception_ptr error_;
 };
 

@@ -228,20 +228,28 @@ class yield_awaiter {
 
 public:
     template <class X>
-    yield_awaiter(context<Ops>* ctx, X&& item) : item_(std::forward<X>(item)), ctx_(ctx) {}
+    explicit yield_awaiter(X&& item) : item_(std::forward<X>(item)) {}
     yield_awaiter(yield_awaiter&&) = delete;
 
     static constexpr bool await_ready() noexcept { return false; }
 
-    /// Enrolls everything; resumes at once when there was nothing to wait for. A failure
-    /// (a misused generator, or no memory) undoes the enrolment and is thrown at the yield.
-    bool await_suspend(std::coroutine_handle<> h) {
+    /// Enrolls everything in the run of the yielding generator; resumes at once when there was
+    /// nothing to wait for.
+    template <class Promise>
+    bool await_suspend(std::coroutine_handle<Promise> h) {
         waiter_.handle = h;
-        auto const mark = ctx_->mark();
+        return enroll(h.promise().run_context());
+    }
+
+    /// Enrolls everything in the run `ctx` (for the root of a run, with no generator to
+    /// resume): false when there was nothing to wait for. A failure (a misused generator, or no
+    /// memory) undoes the enrolment and is thrown.
+    bool enroll(context<Ops>& ctx) {
+        auto const mark = ctx.mark();
         try {
-            traits::template enroll<Owned>(item_, slots_, waiter_, *ctx_);
+            traits::template enroll<Owned>(item_, slots_, waiter_, ctx);
         } catch (...) {
-            ctx_->rollback(mark);
+            ctx.rollback(mark);
             traits::disown(item_, waiter_);
             waiter_.remaining = 0;
             throw;
@@ -258,7 +266,6 @@ private:
     stored_item item_;
     typename traits::slots slots_{};
     waiter waiter_{};
-    context<Ops>* ctx_;
 };
 
 } // namespace batch::detail

@@ -8,6 +8,7 @@
 // child's result is read after it finishes.
 #include "common.hpp"
 
+#include <array>
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
@@ -43,12 +44,14 @@ struct floor_scheduler {
 };
 
 floor_scheduler* current = nullptr;
-std::size_t frames = 0; ///< Frames allocated.
+std::size_t frames = 0;     ///< Frames allocated.
+std::size_t last_frame = 0; ///< The size of the last one.
 
 /// What every coroutine of the floor allocates its frame with.
 struct malloc_frame {
     static void* operator new(std::size_t size) {
         ++frames;
+        last_frame = size;
         if (void* p = std::malloc(size)) return p;
         throw std::bad_alloc();
     }
@@ -98,11 +101,26 @@ task<int> w1_child(int i) {
     co_return r + 1;
 }
 
+constexpr std::size_t padding = 56;
+
+/// The same child with `Pad` more bytes live across its `co_await`, so that its frame is as
+/// large as the library's (g++ 12: 128 bytes for W1's child): what frame size alone costs.
+template <std::size_t Pad>
+task<int> w1_padded_child(int i) {
+    std::array<unsigned char, Pad> pad;
+    pad.fill(static_cast<unsigned char>(i));
+    benchmark::DoNotOptimize(pad);
+    int const r = co_await get{i};
+    benchmark::DoNotOptimize(pad);
+    co_return r + 1 + (pad[0] & 0);
+}
+
+template <task<int> (*Child)(int)>
 std::int64_t w1(floor_scheduler& s, int n) {
     s.calls = s.rounds = 0;
     std::vector<task<int>> children;
     children.reserve(static_cast<std::size_t>(n));
-    for (int i = 0; i < n; ++i) children.push_back(w1_child(i));
+    for (int i = 0; i < n; ++i) children.push_back(Child(i));
     s.drain();
     std::int64_t sum = 0;
     for (auto const& c : children) sum += c.result();
@@ -138,6 +156,7 @@ void run_floor(benchmark::State& state, Workload workload, std::size_t ops, std:
         },
         [&] { return s.calls; }, [&] { return s.rounds; });
     current = nullptr;
+    state.counters["frame_bytes"] = static_cast<double>(last_frame);
     if (state.counters.count("allocs_per_op")) {
         state.counters["allocs_per_op"] =
             state.counters["allocs_per_op"].value + static_cast<double>(frames_per_run) / static_cast<double>(ops);
@@ -148,7 +167,11 @@ void run_floor(benchmark::State& state, Workload workload, std::size_t ops, std:
     for (auto n : bench::w1_sizes) {
         benchmark::RegisterBenchmark("W1_fanout/floor", [](benchmark::State& s) {
             auto const n = s.range(0);
-            run_floor(s, w1, static_cast<std::size_t>(n), n * n);
+            run_floor(s, w1<w1_child>, static_cast<std::size_t>(n), n * n);
+        })->Arg(n);
+        benchmark::RegisterBenchmark("W1_fanout/floor_padded", [](benchmark::State& s) {
+            auto const n = s.range(0);
+            run_floor(s, w1<w1_padded_child<padding>>, static_cast<std::size_t>(n), n * n);
         })->Arg(n);
     }
     benchmark::RegisterBenchmark("W3_chain/floor", [](benchmark::State& s) {

@@ -130,7 +130,10 @@ private:
     static std::string answer_to(std::string const& request) {
         std::istringstream keys(request);
         std::string out;
-        for (std::int64_t k; keys >> k;) out += (out.empty() ? "" : " ") + std::to_string(2 * k);
+        for (std::int64_t k; keys >> k;) {
+            if (!out.empty()) out += ' ';
+            out += std::to_string(2 * k);
+        }
         return out + "\n";
     }
 
@@ -376,7 +379,10 @@ public:
 
     pending submit(std::span<Op const> ops) const {
         std::string request;
-        for (auto const& op : ops) request += (request.empty() ? "" : " ") + std::to_string(op.key);
+        for (auto const& op : ops) {
+            if (!request.empty()) request += ' ';
+            request += std::to_string(op.key);
+        }
         if (log_) log_->add("submit " + name_);
         return pending(connection_.get(), connection_->send(request), ops.size(), name_, log_);
     }

@@ -214,11 +214,13 @@ public:
     /// Starts a round: frees the drivers that have finished; throws `cycle_error` when nothing
     /// is pending (`idle`) although the root is not done.
     void begin_round(bool idle) {
-        std::erase_if(drivers_, [](std::coroutine_handle<> d) {
-            if (!d.done()) return false;
-            d.destroy();
-            return true;
-        });
+        if (!drivers_.empty()) {
+            std::erase_if(drivers_, [](std::coroutine_handle<> d) {
+                if (!d.done()) return false;
+                d.destroy();
+                return true;
+            });
+        }
         if (idle) {
             throw cycle_error("batch: the run cannot finish: " + std::to_string(live_generators_)
                               + " generators wait on each other through a shared generator that waits "

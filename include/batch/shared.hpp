@@ -28,6 +28,8 @@ class shared;
 namespace detail {
 
 /// The one run of a shared generator: its body, who waits for it, and its outcome once done.
+/// The body runs as a generator of the run that first yields it, with this state as its
+/// parent: when it finishes, `body_finished` keeps its outcome and wakes the waiting yields.
 template <class T, class Ops>
 class shared_state final : public shared_base, public std::enable_shared_from_this<shared_state<T, Ops>> {
 public:
@@ -54,13 +56,11 @@ public:
             add_waiter(w);
             try {
                 ctx.track(this->shared_from_this());
-                driver_ = drive();
-                auto const h = gen_access::handle(driver_);
+                auto const h = gen_access::handle(body_);
                 ctx.schedule(h);
-                h.promise().start(ctx, nullptr);
+                h.promise().start_shared(ctx, *this);
             } catch (...) {
                 remove_waiter(w);
-                driver_ = {};
                 driver_ctx_.store(nullptr, std::memory_order_release);
                 throw;
             }
@@ -72,11 +72,12 @@ public:
         }
     }
 
-    // Undoes `enroll` for a yield that failed part-way.
+    // Undoes `enroll` for a yield that failed part-way (the run's queue has already dropped the
+    // body, which has not run).
     void disown(waiter const& w) noexcept {
         remove_waiter(w);
         if (status_.load(std::memory_order_relaxed) == status::running && starter_ == &w) {
-            driver_ = {};
+            gen_access::handle(body_).promise().unstart();
             starter_ = nullptr;
             status_.store(status::idle, std::memory_order_relaxed);
             driver_ctx_.store(nullptr, std::memory_order_release);
@@ -101,14 +102,34 @@ public:
         more_waiters_.clear();
         driver_ctx_.store(nullptr, std::memory_order_relaxed);
         status_.store(status::done, std::memory_order_release);
-        // Destroying the frames drops the handles they hold, which may own this state: keep it.
+        // Destroying the frame drops the handles it holds, which may own this state: keep it.
         auto const keep = this->shared_from_this();
-        driver_ = {};
         body_ = {};
     }
 
     [[nodiscard]] bool finished() const noexcept override {
         return status_.load(std::memory_order_acquire) == status::done;
+    }
+
+    // Keeps the body's outcome, then wakes every yield that waits for it.
+    void body_finished() noexcept override {
+        try {
+            auto& body = gen_access::handle(body_).promise();
+            if constexpr (std::is_void_v<T>) {
+                body.take();
+            } else {
+                value_.emplace(body.take());
+            }
+        } catch (...) {
+            error_ = std::current_exception();
+        }
+        auto* const ctx = driver_ctx_.load(std::memory_order_relaxed);
+        waiter* const first = std::exchange(first_waiter_, nullptr);
+        auto more = std::exchange(more_waiters_, {});
+        driver_ctx_.store(nullptr, std::memory_order_relaxed);
+        status_.store(status::done, std::memory_order_release); // publishes the result
+        if (first) ctx->complete(*first);
+        for (waiter* w : more) ctx->complete(*w);
     }
 
 private:
@@ -135,29 +156,7 @@ private:
         }
     }
 
-    // Runs the body once, keeps its outcome, then wakes every yield that waits for it.
-    gen<void, Ops> drive() {
-        try {
-            if constexpr (std::is_void_v<T>) {
-                co_yield body_;
-            } else {
-                T value = co_yield body_;
-                value_.emplace(std::move(value));
-            }
-        } catch (...) {
-            error_ = std::current_exception();
-        }
-        auto* const ctx = driver_ctx_.load(std::memory_order_relaxed);
-        waiter* const first = std::exchange(first_waiter_, nullptr);
-        auto more = std::exchange(more_waiters_, {});
-        driver_ctx_.store(nullptr, std::memory_order_relaxed);
-        status_.store(status::done, std::memory_order_release); // publishes the result
-        if (first) ctx->complete(*first);
-        for (waiter* w : more) ctx->complete(*w);
-    }
-
     gen<T, Ops> body_;
-    gen<void, Ops> driver_;
     std::atomic<status> status_ = status::idle;
     std::atomic<context<Ops>*> driver_ctx_ = nullptr;
     waiter const* starter_ = nullptr;

@@ -13,6 +13,7 @@
 #include <concepts>
 #include <coroutine>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <optional>
 #include <string>
@@ -20,6 +21,31 @@
 #include <utility>
 
 namespace batch::detail {
+
+/// Whom a generator tells when it finishes: the yield it is an item of, the shared generator
+/// it is the body of (tagged in the lowest bit: both are aligned), or no one (a driver).
+class parent_link {
+public:
+    parent_link() = default;
+    explicit parent_link(waiter* w) noexcept : bits_(reinterpret_cast<std::uintptr_t>(w)) {}
+    explicit parent_link(shared_base& s) noexcept : bits_(reinterpret_cast<std::uintptr_t>(&s) | shared_tag) {}
+
+    explicit operator bool() const noexcept { return bits_ != 0; }
+
+    /// The yield, if that is what it is.
+    [[nodiscard]] waiter* yield() const noexcept {
+        return bits_ & shared_tag ? nullptr : reinterpret_cast<waiter*>(bits_);
+    }
+    /// The shared generator, if that is what it is.
+    [[nodiscard]] shared_base* shared() const noexcept {
+        return bits_ & shared_tag ? reinterpret_cast<shared_base*>(bits_ & ~shared_tag) : nullptr;
+    }
+
+private:
+    static constexpr std::uintptr_t shared_tag = 1;
+    static_assert(alignof(waiter) > shared_tag && alignof(shared_base) > shared_tag);
+    std::uintptr_t bits_ = 0;
+};
 
 /// What every generator's promise holds whatever its result type: where it runs, who waits for
 /// it, and how `co_yield` and `co_await` turn into enrolments. Its state changes only through
@@ -41,7 +67,11 @@ public:
             auto& p = h.promise();
             if (p.parent_) {
                 p.ctx_->generator_finished();
-                p.ctx_->complete(*p.parent_);
+                if (waiter* const w = p.parent_.yield()) {
+                    p.ctx_->complete(*w);
+                } else {
+                    p.parent_.shared()->body_finished();
+                }
             }
         }
 
@@ -81,15 +111,23 @@ public:
     /// driver of a generator batcher or of a shared generator.
     void start(context<Ops>& ctx, waiter* parent) noexcept {
         ctx_ = &ctx;
-        parent_ = parent;
+        parent_ = parent_link(parent);
         if (parent) ctx.generator_started();
+    }
+
+    /// Starts this generator (its handle is already scheduled in `ctx`) as the body of the
+    /// shared generator `s`, which it tells when it finishes. Counted as a generator of the run.
+    void start_shared(context<Ops>& ctx, shared_base& s) noexcept {
+        ctx_ = &ctx;
+        parent_ = parent_link(s);
+        ctx.generator_started();
     }
 
     /// Undoes `start` for a yield that failed part-way, before this generator ran.
     void unstart() noexcept {
         if (parent_) ctx_->generator_unstarted();
         ctx_ = nullptr;
-        parent_ = nullptr;
+        parent_ = parent_link();
     }
 
     /// True once started: a generator runs once.
@@ -99,7 +137,7 @@ public:
     [[nodiscard]] context<Ops>& run_context() const noexcept { return *ctx_; }
 
     /// The yield this generator was started for, if any.
-    [[nodiscard]] waiter const* parent() const noexcept { return parent_; }
+    [[nodiscard]] waiter const* parent() const noexcept { return parent_.yield(); }
 
 protected:
     void rethrow_if_failed() const {
@@ -108,7 +146,7 @@ protected:
 
 private:
     context<Ops>* ctx_ = nullptr; ///< Null until started: a generator runs once.
-    waiter* parent_ = nullptr;
+    parent_link parent_;
     std::exception_ptr error_;
 };
 

@@ -43,13 +43,18 @@ struct target {
     waiter* owner;
 };
 
-/// A shared generator as the scheduler sees it: something a failed run must stop and release.
+/// A shared generator as the scheduler sees it: something a failed run must stop and release,
+/// and what its body tells when it finishes.
 class shared_base {
 public:
     /// Ends a shared generator that its run can no longer drive: it keeps `e` as its outcome,
-    /// and its frames (and the handles they hold) are destroyed.
+    /// and its frame (and the handles it holds) is destroyed.
     virtual void abandon(std::exception_ptr e) noexcept = 0;
     [[nodiscard]] virtual bool finished() const noexcept = 0;
+
+    /// Its body has finished (called from the body's final suspend): keeps the outcome and
+    /// wakes every yield that waits for it.
+    virtual void body_finished() noexcept = 0;
 
 protected:
     ~shared_base() = default;

@@ -23,7 +23,8 @@
 namespace batch::detail {
 
 /// Whom a generator tells when it finishes: the yield it is an item of, the shared generator
-/// it is the body of (tagged in the lowest bit: both are aligned), or no one (a driver).
+/// it is the body of (tagged in the lowest bit: both are aligned), or no one (the driver of a
+/// generator batcher).
 class parent_link {
 public:
     parent_link() = default;
@@ -108,7 +109,7 @@ public:
 
     /// Starts this generator in the run of `ctx` (its handle is already scheduled there): as an
     /// item of the yield `parent`, counted as a generator of the run, or, with no parent, as the
-    /// driver of a generator batcher or of a shared generator.
+    /// driver of a generator batcher.
     void start(context<Ops>& ctx, waiter* parent) noexcept {
         ctx_ = &ctx;
         parent_ = parent_link(parent);

@@ -135,7 +135,8 @@ public:
     /// The counters of the current (or last) run.
     [[nodiscard]] run_stats const& stats() const noexcept { return counters_; }
 
-    /// A generator started as the item of a yield (drivers are not counted).
+    /// A generator started as the item of a yield or as a shared generator's body (drivers are
+    /// not counted).
     void generator_started() noexcept {
         ++counters_.generators;
         ++live_generators_;

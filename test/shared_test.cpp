@@ -135,6 +135,33 @@ BOOST_AUTO_TEST_CASE(in_vectors_and_maps) {
     BOOST_TEST(body_runs == 1);
 }
 
+namespace {
+
+// Yields `s` with a moved-from generator: the yield fails after enrolling `s`, which it undoes.
+gen<int> yield_with_a_moved_from_generator(shared_int s) {
+    auto spent = body(0);
+    auto taken = std::move(spent);
+    try {
+        co_yield hana::make_tuple(s, std::move(spent));
+    } catch (batch::usage_error const&) {
+        co_return -1;
+    }
+    co_return 0;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(a_start_undone_by_a_failed_yield_leaves_it_to_the_next_yield) {
+    auto ex = make_test_executor();
+    auto s = batch::share(body(6));
+    BOOST_TEST(ex.run(yield_with_a_moved_from_generator(s)) == -1);
+    BOOST_TEST(body_runs == 0);
+    // The run that undid the start has ended; the shared generator was never started, so it
+    // is not ended with it: the next yield runs it.
+    BOOST_TEST(ex.run(plus_one(s)) == 13);
+    BOOST_TEST(body_runs == 1);
+}
+
 BOOST_AUTO_TEST_CASE(empty_or_misused_handles_are_usage_errors) {
     auto ex = make_test_executor();
     BOOST_CHECK_THROW(ex.run(shared_int{}), batch::usage_error);

@@ -95,7 +95,8 @@ public:
         }
     }
 
-    void abandon(std::exception_ptr e) noexcept override {
+    void abandon(std::exception_ptr e, scheduler const& run) noexcept override {
+        if (static_cast<scheduler const*>(driver_ctx_.load(std::memory_order_acquire)) != &run) return;
         error_ = e ? std::move(e)
                    : std::make_exception_ptr(error("batch: a shared generator's run ended before it finished"));
         first_waiter_ = nullptr;

@@ -43,13 +43,17 @@ struct target {
     waiter* owner;
 };
 
+class scheduler;
+
 /// A shared generator as the scheduler sees it: something a failed run must stop and release,
 /// and what its body tells when it finishes.
 class shared_base {
 public:
-    /// Ends a shared generator that its run can no longer drive: it keeps `e` as its outcome,
-    /// and its frame (and the handles it holds) is destroyed.
-    virtual void abandon(std::exception_ptr e) noexcept = 0;
+    /// Ends a shared generator that the run `run` started and can no longer drive: it keeps
+    /// `e` as its outcome, and its frame (and the handles it holds) is destroyed. Nothing
+    /// happens if `run` does not drive it (its start was undone by a failed yield, and another
+    /// run may have started it since).
+    virtual void abandon(std::exception_ptr e, scheduler const& run) noexcept = 0;
     [[nodiscard]] virtual bool finished() const noexcept = 0;
 
     /// Its body has finished (called from the body's final suspend): keeps the outcome and
@@ -241,7 +245,7 @@ public:
         auto started = std::move(shared_started_);
         shared_started_.clear();
         for (auto& s : started) {
-            if (!s->finished()) s->abandon(e);
+            if (!s->finished()) s->abandon(e, *this);
         }
     }
 

@@ -247,6 +247,8 @@ public:
         for (auto& s : started) {
             if (!s->finished()) s->abandon(e, *this);
         }
+        started.clear();
+        shared_started_.swap(started); // keeps the capacity for the next run
     }
 
     /// Ends a run, whichever way: releases what it started and allows the next run.

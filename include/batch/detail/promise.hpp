@@ -50,7 +50,7 @@ private:
 
 /// What every generator's promise holds whatever its result type: where it runs, who waits for
 /// it, and how `co_yield` and `co_await` turn into enrolments. Its state changes only through
-/// `start`, `unstart` and its final suspend.
+/// `start`, `start_shared`, `unstart` and its final suspend.
 template <class Ops>
 class promise_base {
 public:

@@ -46,7 +46,7 @@ struct name_batcher {
     std::vector<std::string> operator()(std::span<get_name const> in) const {
         log->add("call names");
         std::vector<std::string> out;
-        for (auto const& op : in) out.push_back(std::string(1, '#').append(std::to_string(op.key)));
+        for (auto const& op : in) out.push_back(test::numbered("#", op.key));
         return out;
     }
 };

@@ -19,9 +19,6 @@ namespace {
 
 namespace rd = batch::redis;
 
-// "k17" (built by appending: g++ 12 at -O3 misreports `"k" + std::to_string(i)` with -Wrestrict).
-std::string numbered(char const* prefix, int i) { return std::string(prefix).append(std::to_string(i)); }
-
 struct get_value {
     std::string key;
     using result_type = std::optional<std::string>;
@@ -54,7 +51,7 @@ struct server {
                       {"HSET", "profile:1", "name", "Ada", "city", "London"},
                       {"SET", "not a hash", "x"}});
         std::vector<std::vector<std::string>> many;
-        for (int i = 0; i < 100'000; i += 2) many.push_back({"SET", numbered("k", i), numbered("v", i)});
+        for (int i = 0; i < 100'000; i += 2) many.push_back({"SET", test::numbered("k", i), test::numbered("v", i)});
         run_blocking(many);
     }
 
@@ -119,13 +116,13 @@ BOOST_AUTO_TEST_CASE(a_batch_of_100000_keys) {
     auto& s = redis();
     auto ex = batch::make_executor<batch::operations<get_value>>(rd::get<get_value>(s.conn, &get_value::key));
     std::vector<get_value> gets;
-    for (int i = 0; i < 100'000; ++i) gets.push_back({numbered("k", i)});
+    for (int i = 0; i < 100'000; ++i) gets.push_back({test::numbered("k", i)});
     auto const out = ex.run(std::move(gets));
     BOOST_REQUIRE(out.size() == 100'000u);
     std::size_t right = 0;
     for (int i = 0; i < 100'000; ++i) {
         auto const& v = out[static_cast<std::size_t>(i)];
-        right += i % 2 == 0 ? v == numbered("v", i) : !v.has_value();
+        right += i % 2 == 0 ? v == test::numbered("v", i) : !v.has_value();
     }
     BOOST_TEST(right == 100'000u);
     BOOST_TEST(ex.stats().batches == 1u);

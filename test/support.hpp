@@ -27,6 +27,10 @@ struct hash_by<Member> {
     std::size_t operator()(Op const& op) const noexcept { return std::hash<M>{}(op.*Member); }
 };
 
+/// `prefix` followed by `i` in decimal ("k17"), built by appending: g++ 12 at -O3 misreports
+/// `"k" + std::to_string(i)` with -Wrestrict in some tests (the release preset builds them).
+inline std::string numbered(char const* prefix, long long i) { return std::string(prefix).append(std::to_string(i)); }
+
 /// The workloads' `get`: answers `key * 2`.
 struct get {
     int key;

@@ -105,30 +105,26 @@ void register_observed(std::string const& name, MakeObserver make_observer, Prep
         return batch::make_executor<ops>(bench::get_batcher{}, identity_batcher{},
                                          batch::with_observer(make_observer()));
     };
-    for (std::int64_t n : {std::int64_t{1'000}, std::int64_t{100'000}}) {
-        benchmark::RegisterBenchmark(("W1_fanout/" + name).c_str(), [=](benchmark::State& s) {
+    // One benchmark `<workload>/<name>` at `arg`: `root(n)` is the program, `expected(n)` its result.
+    auto const add = [&](std::string const& workload, auto root, auto expected, std::int64_t arg) {
+        benchmark::RegisterBenchmark((workload + "/" + name).c_str(), [=](benchmark::State& s) {
             auto const n = static_cast<int>(s.range(0));
             auto ex = make();
             run_typed(
                 s, ex,
-                [n, &ex, prepare] {
+                [n, &ex, prepare, root] {
                     prepare(ex.observer());
-                    return bench::w1_root<typed_world>(n);
+                    return root(n);
                 },
-                static_cast<std::size_t>(n), std::int64_t{n} * n);
-        })->Arg(n);
-    }
-    benchmark::RegisterBenchmark(("W3_chain/" + name).c_str(), [=](benchmark::State& s) {
-        auto const n = static_cast<int>(s.range(0));
-        auto ex = make();
-        run_typed(
-            s, ex,
-            [n, &ex, prepare] {
-                prepare(ex.observer());
-                return bench::w3_chain<typed_world>(n);
-            },
-            static_cast<std::size_t>(n), std::int64_t{n} * (n - 1));
-    })->Arg(bench::w3_size);
+                static_cast<std::size_t>(n), expected(std::int64_t{n}));
+        })->Arg(arg);
+    };
+    auto const w1 = [](int n) { return bench::w1_root<typed_world>(n); };
+    auto const w1_sum = [](std::int64_t n) { return n * n; };
+    auto const w3 = [](int n) { return bench::w3_chain<typed_world>(n); };
+    auto const w3_sum = [](std::int64_t n) { return n * (n - 1); };
+    for (std::int64_t n : {std::int64_t{1'000}, std::int64_t{100'000}}) add("W1_fanout", w1, w1_sum, n);
+    add("W3_chain", w3, w3_sum, bench::w3_size);
 }
 
 [[maybe_unused]] bool const registered = [] {

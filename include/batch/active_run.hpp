@@ -1,9 +1,10 @@
 #pragma once
 
 #include <batch/async_batcher.hpp>
-#include <batch/detail/fwd.hpp>
-#include <batch/detail/yield.hpp>
-#include <batch/detail/yield_checks.hpp>
+#include <batch/detail/base/fwd.hpp>
+#include <batch/detail/run/run_host.hpp>
+#include <batch/detail/run/yield.hpp>
+#include <batch/detail/run/yield_checks.hpp>
 #include <batch/error.hpp>
 #include <batch/observer.hpp>
 
@@ -19,7 +20,7 @@ namespace batch {
 
 /// One run of an executor, driven a step at a time by an event loop: `ex.run(x)` is
 /// `active_run r(ex, x); while (!r.step()) wait(r); return r.result();`, where `wait` waits
-/// with poll(2) (see `batch/io/poll.hpp`); `batch/io/asio.hpp` waits through Boost.Asio
+/// with poll(2) (see `batch/io/poll.hpp`); `batch/asio/async_run.hpp` waits through Boost.Asio
 /// instead. Between steps the run's asynchronous batches are in flight: `waits()` says which
 /// descriptors they wait for, `ready` hands over a descriptor that is ready, and `expire` fails
 /// the batches whose deadline (`deadline()`) has passed. The executor is busy until the run
@@ -29,7 +30,12 @@ class [[nodiscard]] active_run {
     using item = std::remove_cvref_t<Yielded>;
     using ops_t = typename Executor::operation_set;
     using root_t = detail::yield_awaiter<std::remove_reference_t<Yielded>, ops_t, !std::is_lvalue_reference_v<Yielded>>;
+    using host_t = std::remove_reference_t<decltype(detail::host_access::host(std::declval<Executor&>()))>;
     static_assert(detail::yieldable<item, ops_t>, "batch: active_run needs something an executor can run");
+    static_assert(
+        detail::run_host<
+            host_t> && (!host_t::asynchronous || detail::async_run_host<host_t>)&&(!host_t::observed || detail::observed_run_host<host_t>),
+        "batch: active_run runs on a batch::executor or a batch::dynamic::executor");
 
 public:
     /// What the run gives: what `co_yield x` would.
@@ -37,10 +43,10 @@ public:
 
     /// Starts the run of `x` on `ex`: enrols `x` (a misused generator throws
     /// `batch::usage_error` here, as does a run started inside one of `ex`'s own runs).
-    active_run(Executor& ex, Yielded&& x) : run_(ex), root_(std::forward<Yielded>(x)) {
-        if constexpr (Executor::observed) ex.run_began();
+    active_run(Executor& ex, Yielded&& x) : run_(detail::host_access::host(ex)), root_(std::forward<Yielded>(x)) {
+        if constexpr (host_t::observed) run_.host.run_began();
         try {
-            done_ = !root_.enroll(ex.context_);
+            done_ = !root_.enroll(run_.host.run_context());
             run_.finished = done_;
         } catch (...) {
             run_.stop(std::current_exception());
@@ -56,19 +62,19 @@ public:
     /// allocation failure); an exception of the program itself is kept for `result`.
     bool step() {
         if (done_) return true;
-        auto& ctx = run_.ex.context_;
+        auto& ctx = run_.host.run_context();
         try {
             for (;;) {
                 if (round_open_) { // the round ends when its last batch is in
-                    if constexpr (Executor::asynchronous) {
-                        run_.ex.settle_io();
-                        if (run_.ex.io_pending()) return false;
+                    if constexpr (host_t::asynchronous) {
+                        run_.host.settle_io();
+                        if (run_.host.io_pending()) return false;
                     }
-                    if constexpr (Executor::observed) run_.ex.round_ended();
+                    if constexpr (host_t::observed) run_.host.round_ended();
                     round_open_ = false;
                 }
                 [[maybe_unused]] clock::time_point resumed{};
-                if constexpr (Executor::observed) resumed = clock::now();
+                if constexpr (host_t::observed) resumed = clock::now();
                 ctx.drain();
                 if (ctx.fatal()) std::rethrow_exception(ctx.fatal());
                 if (root_.done()) {
@@ -77,8 +83,8 @@ public:
                 }
                 ctx.begin_round(ctx.idle());
                 round_open_ = true;
-                if constexpr (Executor::observed) run_.ex.round_began(resumed);
-                run_.ex.dispatch_round();
+                if constexpr (host_t::observed) run_.host.round_began(resumed);
+                run_.host.dispatch_round();
             }
         } catch (...) {
             run_.stop(std::current_exception());
@@ -91,14 +97,14 @@ public:
 
     /// What the batches in flight wait for, one entry per descriptor.
     [[nodiscard]] std::span<io_interest const> waits() {
-        if constexpr (Executor::asynchronous) run_.ex.collect_waits(waits_);
+        if constexpr (host_t::asynchronous) run_.host.collect_waits(waits_);
         return waits_;
     }
 
     /// When the earliest batch in flight times out, if one has a timeout.
     [[nodiscard]] std::optional<std::chrono::steady_clock::time_point> deadline() const {
-        if constexpr (Executor::asynchronous) {
-            return run_.ex.io_deadline();
+        if constexpr (host_t::asynchronous) {
+            return run_.host.io_deadline();
         } else {
             return std::nullopt;
         }
@@ -106,18 +112,18 @@ public:
 
     /// `fd` is ready with the poll(2) events `revents`: the batches waiting on it advance.
     void ready(int fd, short revents) {
-        if constexpr (Executor::asynchronous) run_.ex.io_ready(fd, revents);
+        if constexpr (host_t::asynchronous) run_.host.io_ready(fd, revents);
     }
 
     /// Fails the batches whose deadline is past `now` with `batch::timeout_error`.
     void expire(std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now()) {
-        if constexpr (Executor::asynchronous) run_.ex.expire_io(now);
+        if constexpr (host_t::asynchronous) run_.host.expire_io(now);
     }
 
     /// The program's result, or the exception that escaped it; the run must be done.
     result_type result() {
         if (!done_) throw usage_error("batch: the result of an active_run was taken before step() returned true");
-        if constexpr (!Executor::observed) {
+        if constexpr (!host_t::observed) {
             return root_.await_resume();
         } else {
             try {
@@ -141,36 +147,36 @@ private:
     // before the root, so that it ends after the root (and every generator the root owns) is
     // gone: batches in flight, pending operations, batcher drivers and shared generators go last.
     struct run_guard {
-        Executor& ex;
+        host_t& host;
 
-        explicit run_guard(Executor& e) : ex(e) { ex.context_.begin_run(); }
+        explicit run_guard(host_t& h) : host(h) { host.run_context().begin_run(); }
         run_guard(run_guard const&) = delete;
         run_guard& operator=(run_guard const&) = delete;
         ~run_guard() {
-            if constexpr (Executor::asynchronous) ex.cancel_io();
-            ex.context_.clear_buckets();
-            if constexpr (Executor::observed) {
+            if constexpr (host_t::asynchronous) host.cancel_io();
+            host.run_context().clear_buckets();
+            if constexpr (host_t::observed) {
                 if (!ended)
                     end(finished
                             ? nullptr
                             : std::make_exception_ptr(usage_error("batch: the run was abandoned before it finished")));
             }
-            ex.context_.end_run();
+            host.run_context().end_run();
         }
 
         // The run fails with `e`: what is pending refers to frames about to go.
         void stop(std::exception_ptr const& e) noexcept {
-            if constexpr (Executor::asynchronous) ex.cancel_io();
-            ex.context_.clear_buckets();
-            ex.context_.release_shared(e);
-            if constexpr (Executor::observed) end(e);
+            if constexpr (host_t::asynchronous) host.cancel_io();
+            host.run_context().clear_buckets();
+            host.run_context().release_shared(e);
+            if constexpr (host_t::observed) end(e);
         }
 
         // Tells an observed executor that the run has ended (once).
         void end(std::exception_ptr const& e) noexcept {
             if (ended) return;
             ended = true;
-            ex.run_ended(e);
+            host.run_ended(e);
         }
 
         bool ended = false;

@@ -12,6 +12,7 @@
 #include <batch/memo.hpp>
 #include <batch/observer.hpp>
 #include <batch/operation.hpp>
+#include <batch/operation_set.hpp>
 #include <batch/outcome.hpp>
 #include <batch/settle.hpp>
 #include <batch/shared.hpp>

@@ -1,6 +1,8 @@
 #pragma once
 
-// The caches of cached operation types, chosen per type at compile time by its `cache_policy`:
+// Caching, in one place: which operation types an executor remembers and shares results of
+// (`cacheable`, `cache_policy`, `cache_failures`, `deduplicate`), what a cache keeps per
+// operation, what a cache must do (`cache_for`), and the policies:
 //
 //   struct get_user {
 //       std::int64_t id;
@@ -10,174 +12,68 @@
 //   };
 //
 // A policy is a type with a member template `cache<Op, Entry>` naming a class that meets
-// `batch::cache_for` (see operation.hpp); a user-written policy works like the ones below.
+// `batch::cache_for`; a user-written policy works like the ones below. A type you cannot edit
+// declares the same in its `batch::operation_traits`.
 
+#include <batch/detail/base/cache_maps.hpp>
+#include <batch/detail/base/settings.hpp>
 #include <batch/operation.hpp>
+#include <batch/outcome.hpp>
+#include <batch/unit.hpp>
 
 #include <chrono>
+#include <concepts>
 #include <cstddef>
-#include <functional>
 #include <type_traits>
-#include <unordered_map>
 #include <utility>
 
 namespace batch {
-namespace detail {
 
-/// Stores `value` at `it`, the entry of `key` in `map`: by assignment, or, for a type that
-/// cannot be assigned, by making the entry again.
-template <class Map, class Key, class Value>
-void replace(Map& map, typename Map::iterator it, Key const& key, Value&& value) {
-    if constexpr (std::is_move_assignable_v<std::remove_cvref_t<Value>>) {
-        it->second = std::forward<Value>(value);
-    } else {
-        map.erase(it);
-        map.emplace(key, std::forward<Value>(value));
-    }
+/// True when `Op` names a cache policy: `using cache_policy = batch::lru_cache<1000>;`.
+template <class Op>
+concept has_cache_policy = requires {
+    typename operation_traits<Op>::cache_policy;
 }
+|| requires { typename Op::cache_policy; };
 
-/// Every result kept until forgotten: a hash map, as fast as a cache can be.
-template <class Op, class Entry>
-class unbounded_map {
-public:
-    [[nodiscard]] Entry const* find(Op const& op) const {
-        auto const it = map_.find(op);
-        return it == map_.end() ? nullptr : &it->second;
-    }
-    void insert_or_assign(Op const& op, Entry entry) {
-        auto const [it, inserted] = map_.try_emplace(op, std::move(entry)); // moves only if inserted
-        if (!inserted) replace(map_, it, op, std::move(entry));
-    }
-    bool erase(Op const& op) { return map_.erase(op) != 0; }
-    void clear() noexcept { map_.clear(); }
-    [[nodiscard]] std::size_t size() const noexcept { return map_.size(); }
+/// True when an executor remembers the results of `Op`: `static constexpr bool cacheable = true;`,
+/// or a `cache_policy`.
+template <class Op>
+inline constexpr bool caches_v = has_cache_policy<Op> || detail::option_or<detail::cacheable_option, Op>(false);
 
-private:
-    std::unordered_map<Op, Entry> map_;
+/// True when identical pending operations of type `Op` reach the batcher once
+/// (`static constexpr bool deduplicate = true;`, or a cached type).
+template <class Op>
+inline constexpr bool deduplicates_v = detail::option_or<detail::deduplicate_option, Op>(false) || caches_v<Op>;
+
+/// True when the cache of `Op` also remembers failures (`static constexpr bool cache_failures =
+/// true;`): a failed operation then fails again, without a batcher call, until forgotten.
+template <class Op>
+inline constexpr bool caches_failures_v = detail::option_or<detail::cache_failures_option, Op>(false);
+
+/// What the cache of `Op` keeps per operation: its result (`batch::unit` for `void`), or a
+/// `batch::outcome` of it when the type remembers failures.
+template <class Op>
+using cache_entry_t = std::conditional_t<caches_failures_v<Op>, outcome<result_of_t<Op>>, stored_t<result_of_t<Op>>>;
+
+/// What a cache of a `cache_policy` must do. `find` gives the entry kept for `op`, or null (an
+/// expired entry is not found); the pointer is used at once, before any other call. `insert_or_assign`
+/// keeps `entry` for `op` (it may evict others); `erase` forgets `op`, and returns whether
+/// something was kept; `clear` forgets everything. Optional: `size()`, and cumulative
+/// `evictions()` and `expiries()`, which the executor's stats count.
+template <class C, class Op, class Entry>
+concept cache_for = std::default_initializable<C> && requires(C& c, Op const& op, Entry e) {
+    { c.find(op) } -> std::convertible_to<Entry const*>;
+    c.insert_or_assign(op, std::move(e));
+    { c.erase(op) } -> std::convertible_to<bool>;
+    c.clear();
 };
 
-/// At most `MaxEntries` results (0: no bound), the least recently used evicted first; with a
-/// `Ttl` above zero, a result expires that long after it was stored. The entries live in a hash
-/// map's nodes, which do not move, linked from most to least recently used.
-template <class Op, class Entry, std::size_t MaxEntries, class Ttl>
-class bounded_map {
-    using clock = typename Ttl::clock;
-    static constexpr bool expires = Ttl::value > clock::duration::zero();
-    struct no_deadline {};
-    using deadline_t = std::conditional_t<expires, typename clock::time_point, no_deadline>;
-
-    struct node {
-        Entry entry;
-        [[no_unique_address]] deadline_t deadline;
-        node* newer = nullptr;
-        node* older = nullptr;
-        Op const* key = nullptr;
-    };
-
-public:
-    bounded_map() = default;
-    // The nodes do not move with the map, so the links stay valid.
-    bounded_map(bounded_map&& other) noexcept
-        : map_(std::move(other.map_)), newest_(std::exchange(other.newest_, nullptr)),
-          oldest_(std::exchange(other.oldest_, nullptr)), evictions_(other.evictions_), expiries_(other.expiries_) {
-        other.map_.clear();
-    }
-    bounded_map& operator=(bounded_map&&) = delete;
-
-    /// The entry for `op` (now the most recently used), or null; an expired one is dropped.
-    [[nodiscard]] Entry const* find(Op const& op) {
-        auto const it = map_.find(op);
-        if (it == map_.end()) return nullptr;
-        node& n = it->second;
-        if constexpr (expires) {
-            if (clock::now() >= n.deadline) {
-                unlink(n);
-                map_.erase(it);
-                ++expiries_;
-                return nullptr;
-            }
-        }
-        if constexpr (MaxEntries > 0) {
-            unlink(n);
-            link_newest(n);
-        }
-        return &n.entry;
-    }
-
-    void insert_or_assign(Op const& op, Entry entry) {
-        auto const it = map_.find(op);
-        if (it != map_.end()) { // made again: Entry need not be assignable
-            unlink(it->second);
-            map_.erase(it);
-        }
-        if constexpr (MaxEntries > 0) {
-            if (map_.size() >= MaxEntries) drop_oldest();
-        }
-        auto const [at, inserted] = map_.try_emplace(op, node{std::move(entry), deadline_t{}});
-        node& n = at->second;
-        n.key = &at->first;
-        if constexpr (expires) n.deadline = clock::now() + Ttl::value;
-        link_newest(n);
-    }
-
-    bool erase(Op const& op) {
-        auto const it = map_.find(op);
-        if (it == map_.end()) return false;
-        unlink(it->second);
-        map_.erase(it);
-        return true;
-    }
-
-    void clear() noexcept {
-        map_.clear();
-        newest_ = oldest_ = nullptr;
-    }
-
-    [[nodiscard]] std::size_t size() const noexcept { return map_.size(); }
-    [[nodiscard]] std::size_t evictions() const noexcept { return evictions_; }
-    [[nodiscard]] std::size_t expiries() const noexcept { return expiries_; }
-
-private:
-    void link_newest(node& n) noexcept {
-        n.older = newest_;
-        n.newer = nullptr;
-        if (newest_) newest_->newer = &n;
-        newest_ = &n;
-        if (!oldest_) oldest_ = &n;
-    }
-
-    void unlink(node& n) noexcept {
-        (n.newer ? n.newer->older : newest_) = n.older;
-        (n.older ? n.older->newer : oldest_) = n.newer;
-        n.newer = n.older = nullptr;
-    }
-
-    // Makes room: the least recently used entry goes (counted as an expiry if it had expired).
-    void drop_oldest() {
-        node* const n = oldest_;
-        bool expired = false;
-        if constexpr (expires) expired = clock::now() >= n->deadline;
-        ++(expired ? expiries_ : evictions_);
-        unlink(*n);
-        map_.erase(*n->key);
-    }
-
-    std::unordered_map<Op, node> map_;
-    node* newest_ = nullptr;
-    node* oldest_ = nullptr;
-    std::size_t evictions_ = 0;
-    std::size_t expiries_ = 0;
-};
-
-template <class Duration, typename Duration::rep Count, class Clock>
-struct ttl_of {
-    using clock = Clock;
-    static constexpr typename Clock::duration value =
-        std::chrono::duration_cast<typename Clock::duration>(Duration(Count));
-};
-using no_ttl = ttl_of<std::chrono::seconds, 0, std::chrono::steady_clock>;
-
-} // namespace detail
+/// Satisfied by an operation that can be deduplicated: `==`, a hash (see `operation_hash`) and
+/// a copyable result.
+template <class Op>
+concept deduplicable = std::equality_comparable<Op> && detail::hash_source_of<Op>()
+!= detail::hash_source::none&& std::copy_constructible<stored_t<result_of_t<Op>>>;
 
 /// Asks `prime` and `prime_error` to replace a result the cache keeps already.
 struct overwrite_t {
@@ -189,7 +85,7 @@ inline constexpr overwrite_t overwrite{};
 /// a type that is only `cacheable`.
 struct unbounded_cache {
     template <class Op, class Entry>
-    using cache = detail::unbounded_map<Op, Entry>;
+    using cache = detail::unbounded_map<Op, Entry, operation_hash<Op>>;
 };
 
 /// Keeps at most `MaxEntries` results; storing one more evicts the least recently used (a hit
@@ -198,7 +94,7 @@ template <std::size_t MaxEntries>
 struct lru_cache {
     static_assert(MaxEntries > 0, "batch: lru_cache<N> keeps at most N results; N must be at least 1");
     template <class Op, class Entry>
-    using cache = detail::bounded_map<Op, Entry, MaxEntries, detail::no_ttl>;
+    using cache = detail::bounded_map<Op, Entry, operation_hash<Op>, MaxEntries, detail::no_ttl>;
 };
 
 /// Keeps each result for `Count` `Duration`s after it was stored (`expiring_cache<std::chrono::seconds,
@@ -212,23 +108,31 @@ struct expiring_cache {
     static_assert(Count > 0, "batch: expiring_cache<D, N> keeps results for N units of D; N must be above 0");
     using clock = Clock; ///< Checked by batch::operations: a steady clock.
     template <class Op, class Entry>
-    using cache = detail::bounded_map<Op, Entry, MaxEntries, detail::ttl_of<Duration, Count, Clock>>;
+    using cache =
+        detail::bounded_map<Op, Entry, operation_hash<Op>, MaxEntries, detail::ttl_of<Duration, Count, Clock>>;
 };
 
 namespace detail {
-template <class Op, bool = has_cache_policy<Op>>
-struct policy_of {
-    using type = unbounded_cache;
-};
+
+/// The cache policy of `Op`: the one its `operation_traits` name, or its own, or `unbounded_cache`.
 template <class Op>
-struct policy_of<Op, true> {
-    using type = typename Op::cache_policy;
-};
+constexpr auto policy_of() {
+    if constexpr (requires { typename operation_traits<Op>::cache_policy; }) {
+        return std::type_identity<typename operation_traits<Op>::cache_policy>{};
+    } else if constexpr (requires { typename Op::cache_policy; }) {
+        return std::type_identity<typename Op::cache_policy>{};
+    } else {
+        return std::type_identity<unbounded_cache>{};
+    }
+}
+template <class Op>
+using policy_t = typename decltype(policy_of<Op>())::type;
+
 } // namespace detail
 
-/// The cache an executor keeps for the cached operation type `Op`: its policy's, or an
-/// `unbounded_cache`'s.
+/// The cache an executor keeps for the cached operation type `Op`: its policy's (from its
+/// `operation_traits` or itself), or an `unbounded_cache`'s.
 template <class Op>
-using cache_t = typename detail::policy_of<Op>::type::template cache<Op, cache_entry_t<Op>>;
+using cache_t = typename detail::policy_t<Op>::template cache<Op, cache_entry_t<Op>>;
 
 } // namespace batch

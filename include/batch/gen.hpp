@@ -1,9 +1,10 @@
 #pragma once
 
-#include <batch/detail/fwd.hpp>
-#include <batch/detail/promise.hpp>
-#include <batch/detail/traits.hpp>
+#include <batch/detail/base/fwd.hpp>
+#include <batch/detail/base/traits.hpp>
+#include <batch/detail/run/promise.hpp>
 #include <batch/operation.hpp>
+#include <batch/operation_set.hpp>
 
 #include <coroutine>
 #include <type_traits>

@@ -1,14 +1,13 @@
 #pragma once
 
-#include <batch/detail/settings.hpp>
-#include <batch/detail/traits.hpp>
+#include <batch/detail/base/settings.hpp>
+#include <batch/detail/base/traits.hpp>
 #include <batch/outcome.hpp>
 #include <batch/unit.hpp>
 
 #include <concepts>
 #include <cstddef>
 #include <functional>
-#include <tuple>
 #include <type_traits>
 
 namespace batch {
@@ -30,7 +29,11 @@ struct default_operation_traits<Op> {
 
 } // namespace detail
 
-/// Describes an operation type; specialise it to adapt a type you cannot edit.
+/// Describes an operation type; specialise it to adapt a type you cannot edit. A specialisation
+/// names `result_type` and may carry every option an operation type may declare itself
+/// (`deduplicate`, `cacheable`, `cache_policy`, `cache_failures`, `max_batch_size`), plus
+/// `static K batch_key(Op const&)` and `static std::size_t hash(Op const&)`; what it declares
+/// wins over what the type declares.
 template <class Op>
 struct operation_traits : detail::default_operation_traits<Op> {};
 
@@ -44,311 +47,114 @@ concept operation = std::is_object_v<Op> && std::move_constructible<Op> && requi
 template <class Op>
 using result_of_t = typename operation_traits<Op>::result_type;
 
-/// Satisfied when `Op` has a `batch_key()` that groups its operations into batcher calls.
-template <class Op>
-concept keyed_operation = requires(Op const& op) {
-    { op.batch_key() } -> std::equality_comparable;
-};
-
 namespace detail {
+
+/// Where `Op` declares `Option`: its `batch::operation_traits` when they declare it, else `Op`.
+template <class Option, class Op>
+using declarer_t =
+    std::conditional_t<Option::template of<operation_traits<Op>>() != setting::absent, operation_traits<Op>, Op>;
+
+/// How `Op` declares `Option` (see `setting`).
+template <class Option, class Op>
+inline constexpr setting setting_of = Option::template of<declarer_t<Option, Op>>();
+
+/// The value of the option `Option` of `Op`, or `fallback` when it declares none usable.
+template <class Option, class Op, class T>
+constexpr T option_or(T fallback) {
+    if constexpr (setting_of<Option, Op> == setting::constant) {
+        return T(Option::template value<declarer_t<Option, Op>>());
+    } else {
+        return fallback;
+    }
+}
+
+/// The `batch_key` of an operation: its traits' `batch_key(op)`, or its own `batch_key()`.
+struct key_of_fn {
+    template <class Op>
+    requires requires(Op const& op) { operation_traits<Op>::batch_key(op); }
+    decltype(auto) operator()(Op const& op) const { return operation_traits<Op>::batch_key(op); }
+
+    template <class Op>
+    requires(!requires(Op const& op) { operation_traits<Op>::batch_key(op); }) && requires(Op const& op) {
+        op.batch_key();
+    }
+    decltype(auto) operator()(Op const& op) const { return op.batch_key(); }
+};
+inline constexpr key_of_fn key_of{};
 
 /// A member named `batch_key`, usable or not: a data member, a non-const or overloaded function.
 template <class Op>
 concept names_batch_key = requires {
     &Op::batch_key;
 }
-|| requires(Op& op) { op.batch_key(); };
+|| requires(Op& op) { op.batch_key(); }
+|| requires { &operation_traits<Op>::batch_key; };
+
+/// How `Op` is hashed, in the order the library looks: its traits' `hash(op)`, a member
+/// `hash()`, a `hash_value(op)` found by argument-dependent lookup (Boost's convention, such as
+/// a hidden friend), or `std::hash<Op>`.
+enum class hash_source { traits, member, adl, std_hash, none };
+
+template <class Op>
+constexpr hash_source hash_source_of() {
+    if constexpr (requires(Op const& op) {
+                      { operation_traits<Op>::hash(op) } -> std::convertible_to<std::size_t>;
+                  }) {
+        return hash_source::traits;
+    } else if constexpr (requires(Op const& op) {
+                             { op.hash() } -> std::convertible_to<std::size_t>;
+                         }) {
+        return hash_source::member;
+    } else if constexpr (requires(Op const& op) {
+                             { hash_value(op) } -> std::convertible_to<std::size_t>;
+                         }) {
+        return hash_source::adl;
+    } else if constexpr (requires(Op const& op) {
+                             { std::hash<Op>{}(op) } -> std::convertible_to<std::size_t>;
+                         }) {
+        return hash_source::std_hash;
+    } else {
+        return hash_source::none;
+    }
+}
 
 } // namespace detail
 
-/// True when `Op` names a cache policy: `using cache_policy = batch::lru_cache<1000>;`.
+/// Satisfied when `Op` has a `batch_key` (a `batch_key() const` member, or a static
+/// `batch_key(op)` in its traits) that groups its operations into batcher calls.
 template <class Op>
-concept has_cache_policy = requires {
-    typename Op::cache_policy;
+concept keyed_operation = requires(Op const& op) {
+    { detail::key_of(op) } -> std::equality_comparable;
 };
 
-/// True when an executor remembers the results of `Op`: `static constexpr bool cacheable = true;`,
-/// or a `cache_policy`.
+/// The hash the library uses for operations of type `Op` (see `detail::hash_source`): a type
+/// may carry its hash with it instead of specialising `std::hash`. It is looked up where an
+/// operation is first hashed, at the end of the translation unit in practice, so a `std::hash`
+/// specialised after the operation set and the generators over it is found.
 template <class Op>
-inline constexpr bool caches_v = [] {
-    if constexpr (has_cache_policy<Op>) return true;
-    if constexpr (detail::cacheable_setting<Op>() == detail::setting::constant) return bool(Op::cacheable);
-    return false;
-}();
-
-/// True when identical pending operations of type `Op` reach the batcher once
-/// (`static constexpr bool deduplicate = true;`, or a cached type).
-template <class Op>
-inline constexpr bool deduplicates_v = [] {
-    if constexpr (detail::deduplicate_setting<Op>() == detail::setting::constant) {
-        if (Op::deduplicate) return true;
+struct operation_hash {
+    std::size_t operator()(Op const& op) const {
+        constexpr auto source = detail::hash_source_of<Op>();
+        if constexpr (source == detail::hash_source::traits) {
+            return static_cast<std::size_t>(operation_traits<Op>::hash(op));
+        } else if constexpr (source == detail::hash_source::member) {
+            return static_cast<std::size_t>(op.hash());
+        } else if constexpr (source == detail::hash_source::adl) {
+            return static_cast<std::size_t>(hash_value(op));
+        } else if constexpr (source == detail::hash_source::std_hash) {
+            return std::hash<Op>{}(op);
+        } else {
+            static_assert(detail::wrong<Op>, "batch: a deduplicate or cacheable operation (see 'Op = ...') needs a "
+                                             "hash: give it a member 'std::size_t hash() const', a friend "
+                                             "'std::size_t hash_value(Op const&)', or specialise std::hash for it");
+            return 0;
+        }
     }
-    return caches_v<Op>;
-}();
-
-/// True when the cache of `Op` also remembers failures (`static constexpr bool cache_failures =
-/// true;`): a failed operation then fails again, without a batcher call, until forgotten.
-template <class Op>
-inline constexpr bool caches_failures_v = [] {
-    if constexpr (detail::cache_failures_setting<Op>() == detail::setting::constant) return bool(Op::cache_failures);
-    return false;
-}();
-
-/// What the cache of `Op` keeps per operation: its result (`batch::unit` for `void`), or a
-/// `batch::outcome` of it when the type remembers failures.
-template <class Op>
-using cache_entry_t = std::conditional_t<caches_failures_v<Op>, outcome<result_of_t<Op>>, stored_t<result_of_t<Op>>>;
-
-/// What a cache of a `cache_policy` must do. `find` gives the entry kept for `op`, or null (an
-/// expired entry is not found); the pointer is used at once, before any other call. `insert_or_assign`
-/// keeps `entry` for `op` (it may evict others); `erase` forgets `op`, and returns whether
-/// something was kept; `clear` forgets everything. Optional: `size()`, and cumulative
-/// `evictions()` and `expiries()`, which the executor's stats count.
-template <class C, class Op, class Entry>
-concept cache_for = std::default_initializable<C> && requires(C& c, Op const& op, Entry e) {
-    { c.find(op) } -> std::convertible_to<Entry const*>;
-    c.insert_or_assign(op, std::move(e));
-    { c.erase(op) } -> std::convertible_to<bool>;
-    c.clear();
 };
 
 /// The most operations one batcher call of `T` (an operation or a batcher type) may take: its
 /// `static constexpr std::size_t max_batch_size`, or 0 for no limit.
 template <class T>
-inline constexpr std::size_t max_batch_size_v = [] {
-    if constexpr (detail::max_batch_size_setting<T>() == detail::setting::constant)
-        return std::size_t{T::max_batch_size};
-    return std::size_t{0};
-}();
-
-/// Satisfied by an operation that can be deduplicated: `==`, `std::hash<Op>` and a copyable result.
-template <class Op>
-concept deduplicable = std::equality_comparable<Op> && requires(Op const& op) {
-    { std::hash<Op>{}(op) } -> std::convertible_to<std::size_t>;
-} && std::copy_constructible<stored_t<result_of_t<Op>>>;
-
-namespace detail {
-
-/// A result an operation may have: `void` or a non-const, non-array object type.
-template <class R>
-inline constexpr bool
-    value_result = std::is_void_v<R> || (std::is_object_v<R> && !std::is_const_v<R> && !std::is_array_v<R>);
-
-/// The first reason `Op` cannot serve as an operation type, if any.
-enum class operation_problem {
-    none,
-    not_object,
-    no_result_type,
-    bad_result_type,
-    not_movable,
-    bad_batch_key,
-    bad_flag,
-    bad_max_batch_size,
-    failures_without_cache,
-    uncached_policy,
-    unsteady_clock,
-    bad_cache_policy,
-    no_equality,
-    no_hash,
-    result_not_copyable,
-    key_not_copyable
-};
-
-/// True when `Op` says `static constexpr bool cacheable = false;`.
-template <class Op>
-constexpr bool says_not_cacheable() {
-    if constexpr (cacheable_setting<Op>() == setting::constant) {
-        return !bool(Op::cacheable);
-    } else {
-        return false;
-    }
-}
-
-/// True when the `cache_policy` of `Op` has a member template `cache<Op, Entry>` meeting `cache_for`.
-template <class Op>
-constexpr bool valid_cache_policy_of() {
-    if constexpr (requires { typename Op::cache_policy::template cache<Op, cache_entry_t<Op>>; }) {
-        return cache_for<typename Op::cache_policy::template cache<Op, cache_entry_t<Op>>, Op, cache_entry_t<Op>>;
-    } else {
-        return false;
-    }
-}
-template <class Op>
-inline constexpr bool valid_cache_policy = valid_cache_policy_of<Op>();
-
-/// True when the `cache_policy` of `Op` names a `clock` that is not steady.
-template <class Op>
-constexpr bool unsteady_policy_clock() {
-    if constexpr (requires { typename Op::cache_policy::clock; }) {
-        return !Op::cache_policy::clock::is_steady;
-    } else {
-        return false;
-    }
-}
-
-template <class Op>
-constexpr operation_problem problem_of() {
-    using enum operation_problem;
-    if constexpr (!std::is_object_v<Op>) {
-        return not_object;
-    } else if constexpr (!requires { typename operation_traits<Op>::result_type; }) {
-        return no_result_type;
-    } else if constexpr (!value_result<result_of_t<Op>>) {
-        return bad_result_type;
-    } else if constexpr (!std::move_constructible<Op>) {
-        return not_movable;
-    } else if constexpr (names_batch_key<Op> && !keyed_operation<Op>) {
-        return bad_batch_key;
-    } else if constexpr (deduplicate_setting<Op>() > setting::constant || cacheable_setting<Op>() > setting::constant
-                         || cache_failures_setting<Op>() > setting::constant) {
-        return bad_flag;
-    } else if constexpr (max_batch_size_setting<Op>() > setting::constant
-                         || (max_batch_size_setting<Op>() == setting::constant && max_batch_size_v<Op> == 0)) {
-        return bad_max_batch_size;
-    } else if constexpr (caches_failures_v<Op> && !caches_v<Op>) {
-        return failures_without_cache;
-    } else if constexpr (has_cache_policy<Op> && says_not_cacheable<Op>()) {
-        return uncached_policy;
-    } else if constexpr (deduplicates_v<Op> && !std::equality_comparable<Op>) {
-        return no_equality;
-    } else if constexpr (deduplicates_v<Op> && !requires(Op const& op) {
-                             { std::hash<Op>{}(op) } -> std::convertible_to<std::size_t>;
-                         }) {
-        return no_hash;
-    } else if constexpr (deduplicates_v<Op> && !std::copy_constructible<stored_t<result_of_t<Op>>>) {
-        return result_not_copyable;
-    } else if constexpr (caches_v<Op> && !std::copy_constructible<Op>) {
-        return key_not_copyable;
-    } else if constexpr (has_cache_policy<Op> && unsteady_policy_clock<Op>()) {
-        return unsteady_clock;
-    } else if constexpr (has_cache_policy<Op> && !valid_cache_policy<Op>) {
-        return bad_cache_policy;
-    } else {
-        return none;
-    }
-}
-
-/// True when `Op` can serve as an operation type.
-template <class Op>
-inline constexpr bool usable_operation = problem_of<Op>() == operation_problem::none;
-
-/// Reports the problem of `Op` with one static_assert whose "with Op = ..." line names the type;
-/// returns true, so that the assertion that called it adds no second error.
-template <class Op>
-constexpr bool report_operation() {
-    using enum operation_problem;
-    constexpr auto problem = problem_of<Op>();
-    if constexpr (problem == not_object) {
-        static_assert(wrong<Op>, "batch: batch::operations<...> lists a type that is not an object type (see "
-                                 "'Op = ...'); list the operation structs themselves, not references to them");
-    } else if constexpr (problem == no_result_type) {
-        static_assert(wrong<Op>, "batch: this operation type (see 'Op = ...') has no result type; give it a nested "
-                                 "'using result_type = ...;' or specialise batch::operation_traits for it");
-    } else if constexpr (problem == bad_result_type) {
-        static_assert(wrong<Op>, "batch: the result_type of this operation (see 'Op = ...') must be void or a "
-                                 "non-const value type, not a reference, const or an array; use a value or a pointer");
-    } else if constexpr (problem == not_movable) {
-        static_assert(wrong<Op>, "batch: this operation type (see 'Op = ...') must be move-constructible");
-    } else if constexpr (problem == bad_batch_key) {
-        static_assert(wrong<Op>, "batch: the batch_key of this operation (see 'Op = ...') cannot group it: declare "
-                                 "'batch_key() const', a const member function returning a type that has ==");
-    } else if constexpr (problem == bad_flag) {
-        static_assert(wrong<Op>, "batch: deduplicate, cacheable and cache_failures on this operation (see 'Op = "
-                                 "...') must be compile-time constants: write 'static constexpr bool deduplicate = "
-                                 "true;'");
-    } else if constexpr (problem == bad_max_batch_size) {
-        static_assert(wrong<Op>, "batch: max_batch_size on this operation (see 'Op = ...') must be a compile-time "
-                                 "constant of at least 1: write 'static constexpr std::size_t max_batch_size = 100;'");
-    } else if constexpr (problem == no_equality) {
-        static_assert(wrong<Op>, "batch: a deduplicate or cacheable operation (see 'Op = ...') needs ==; add "
-                                 "'bool operator==(Op const&) const = default;' to it");
-    } else if constexpr (problem == no_hash) {
-        static_assert(wrong<Op>, "batch: a deduplicate or cacheable operation (see 'Op = ...') needs a hash: "
-                                 "specialise std::hash for it");
-    } else if constexpr (problem == result_not_copyable) {
-        static_assert(wrong<Op>, "batch: a deduplicate or cacheable operation (see 'Op = ...') gives one result to "
-                                 "several askers, so its result_type must be copyable");
-    } else if constexpr (problem == failures_without_cache) {
-        static_assert(wrong<Op>, "batch: cache_failures on this operation (see 'Op = ...') needs a cache: add "
-                                 "'static constexpr bool cacheable = true;' or a cache_policy");
-    } else if constexpr (problem == uncached_policy) {
-        static_assert(wrong<Op>, "batch: this operation (see 'Op = ...') has a cache_policy but says cacheable = "
-                                 "false; remove one of the two");
-    } else if constexpr (problem == bad_cache_policy) {
-        static_assert(wrong<Op>, "batch: the cache_policy of this operation (see 'Op = ...') must have a member "
-                                 "template cache<Op, Entry> meeting batch::cache_for (find, insert_or_assign, "
-                                 "erase, clear); use batch::unbounded_cache, lru_cache<N> or expiring_cache<D, N>");
-    } else if constexpr (problem == unsteady_clock) {
-        static_assert(wrong<Op>, "batch: the cache_policy of this operation (see 'Op = ...') reads a clock that is "
-                                 "not steady (it may go back); give expiring_cache a steady clock, such as "
-                                 "std::chrono::steady_clock, the default");
-    } else if constexpr (problem == key_not_copyable) {
-        static_assert(wrong<Op>, "batch: a cacheable operation (see 'Op = ...') is kept as the key of its cached "
-                                 "result, so it must be copyable");
-    }
-    return true;
-}
-
-/// Reports the first unusable operation type in `Ops`, or a duplicate: one mistake, one error.
-template <class... Ops>
-constexpr bool report_operations() {
-    constexpr bool usable[] = {usable_operation<Ops>..., true};
-    constexpr std::size_t first_bad = [&] {
-        std::size_t i = 0;
-        while (i < sizeof...(Ops) && usable[i]) ++i;
-        return i;
-    }();
-    if constexpr (first_bad < sizeof...(Ops)) {
-        using bad = std::tuple_element_t<first_bad, std::tuple<Ops...>>;
-        return report_operation<bad>();
-    } else {
-        static_assert(all_distinct<Ops...>, "batch: batch::operations<...> lists the same operation type twice; "
-                                            "list each operation type once");
-        return true;
-    }
-}
-
-} // namespace detail
-
-/// The compile-time set of operation types a generator may yield and an executor serves.
-template <class... Ops>
-struct operations {
-    static_assert(detail::report_operations<Ops...>());
-
-    /// True when every type is a usable operation type, listed once.
-    static constexpr bool valid = (detail::usable_operation<Ops> && ...) && detail::all_distinct<Ops...>;
-
-    /// How many operation types there are.
-    static constexpr std::size_t size = sizeof...(Ops);
-
-    /// True when `Op` is one of the operation types.
-    template <class Op>
-    static constexpr bool contains = detail::count_of<Op, Ops...> == 1;
-
-    /// The position of `Op` in the list.
-    template <class Op>
-    static constexpr std::size_t index_of = detail::index_of<Op, Ops...>;
-};
-
-/// True for a `batch::operations<...>` list.
-template <class T>
-inline constexpr bool is_operations_v = false;
-template <class... Ops>
-inline constexpr bool is_operations_v<operations<Ops...>> = true;
-
-namespace detail {
-
-/// The operation set of the runtime-typed baseline declares `runtime_typed`; see batch::dynamic.
-template <class Ops>
-concept runtime_typed_operations = requires {
-    Ops::runtime_typed;
-};
-
-/// What a generator may be written over: a `batch::operations<...>` list, or the runtime-typed
-/// `batch::dynamic::ops`.
-template <class Ops>
-concept operation_set = is_operations_v<Ops> || runtime_typed_operations<Ops>;
-
-} // namespace detail
+inline constexpr std::size_t max_batch_size_v = detail::option_or<detail::max_batch_size_option, T>(std::size_t{0});
 
 } // namespace batch

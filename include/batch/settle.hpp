@@ -1,10 +1,10 @@
 #pragma once
 
-#include <batch/detail/context.hpp>
-#include <batch/detail/fwd.hpp>
-#include <batch/detail/scheduler.hpp>
-#include <batch/detail/yield.hpp>
-#include <batch/detail/yield_structures.hpp>
+#include <batch/detail/base/fwd.hpp>
+#include <batch/detail/run/context.hpp>
+#include <batch/detail/run/scheduler.hpp>
+#include <batch/detail/run/yield.hpp>
+#include <batch/detail/run/yield_structures.hpp>
 
 #include <type_traits>
 #include <utility>

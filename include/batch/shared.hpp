@@ -1,14 +1,15 @@
 #pragma once
 
-#include <batch/detail/context.hpp>
-#include <batch/detail/frame_pool.hpp>
-#include <batch/detail/fwd.hpp>
-#include <batch/detail/scheduler.hpp>
-#include <batch/detail/traits.hpp>
-#include <batch/detail/yield.hpp>
+#include <batch/detail/base/frame_pool.hpp>
+#include <batch/detail/base/fwd.hpp>
+#include <batch/detail/base/traits.hpp>
+#include <batch/detail/run/context.hpp>
+#include <batch/detail/run/scheduler.hpp>
+#include <batch/detail/run/yield.hpp>
 #include <batch/error.hpp>
 #include <batch/gen.hpp>
 #include <batch/operation.hpp>
+#include <batch/operation_set.hpp>
 
 #include <algorithm>
 #include <atomic>

@@ -1,11 +1,12 @@
 #pragma once
 
 #include <batch/active_run.hpp>
-#include <batch/detail/batch_call.hpp>
-#include <batch/detail/context.hpp>
-#include <batch/detail/generator_batcher.hpp>
-#include <batch/detail/scheduler.hpp>
-#include <batch/detail/yield.hpp>
+#include <batch/detail/executor/generator_batcher.hpp>
+#include <batch/detail/run/batch_call.hpp>
+#include <batch/detail/run/context.hpp>
+#include <batch/detail/run/run_host.hpp>
+#include <batch/detail/run/scheduler.hpp>
+#include <batch/detail/run/yield.hpp>
 #include <batch/dynamic/operation.hpp>
 #include <batch/error.hpp>
 #include <batch/gen.hpp>
@@ -138,6 +139,67 @@ struct yield_traits<Op, dynamic::ops> {
 
 } // namespace batch::detail
 
+namespace batch::detail {
+
+/// The dynamic executor's side of a run (`detail::run_host`): its context, and each round's
+/// calls of the distinct batchers found in it. Never asynchronous, never observed: the
+/// baseline keeps the original design's plain and generator batchers.
+class dynamic_host {
+    using context_type = context<dynamic::ops>;
+    using call_type = context_type::call_type;
+
+public:
+    static constexpr bool asynchronous = false;
+    static constexpr bool observed = false;
+
+    [[nodiscard]] context_type& run_context() noexcept { return context_; }
+    [[nodiscard]] context_type const& run_context() const noexcept { return context_; }
+
+    void dispatch_round() {
+        for (auto& b : context_.round_buckets()) {
+            if (!b.call.empty()) call(*b.server, b.call);
+        }
+        context_.end_round();
+    }
+
+private:
+    void call(dynamic::batcher& server, call_type& c) {
+        context_.batch_called(c.size());
+        if (server.yields()) {
+            auto start = [&server](call_type const& in) { return server.batch_gen(in.input()); };
+            auto deliver_to = [this, &server](call_type& in, std::vector<std::any>&& results) {
+                deliver(server, in, std::move(results));
+            };
+            auto fail = [this](call_type& in, std::exception_ptr const& e) { in.results_to().fail_all(context_, e); };
+            start_driver(context_,
+                         drive_generator_batcher<dynamic::ops>(std::exchange(c, {}), start, deliver_to, fail));
+            return;
+        }
+        try {
+            deliver(server, c, server.batch(c.input()));
+        } catch (...) {
+            c.results_to().fail_all(context_, std::current_exception());
+        }
+    }
+
+    // Checks the count first, so that nothing is delivered twice.
+    void deliver(dynamic::batcher const& server, call_type const& c, std::vector<std::any>&& results) {
+        check_result_count(results.size(), c.size(), "batch::dynamic: the batcher", typeid(server).name());
+        auto const to = c.results_to();
+        for (std::size_t i = 0; i < c.size(); ++i) {
+            if (auto const* e = std::any_cast<std::exception_ptr>(&results[i])) {
+                to.fail(context_, i, *e);
+            } else {
+                to.answer(context_, i, std::move(results[i]));
+            }
+        }
+    }
+
+    context_type context_;
+};
+
+} // namespace batch::detail
+
 namespace batch::dynamic {
 
 /// Runs runtime-typed generators in rounds, like `batch::executor`, calling each distinct
@@ -148,10 +210,10 @@ public:
 
     /// Its batchers are never asynchronous: the baseline keeps the original design's plain and
     /// generator batchers.
-    static constexpr bool asynchronous = false;
+    static constexpr bool asynchronous = batch::detail::dynamic_host::asynchronous;
 
     /// It takes no observer.
-    static constexpr bool observed = false;
+    static constexpr bool observed = batch::detail::dynamic_host::observed;
 
     executor() = default;
     /// An executor may be moved between runs (not during one: its generators point at it).
@@ -167,7 +229,7 @@ public:
     }
 
     /// Counters of the last run.
-    [[nodiscard]] run_stats const& stats() const noexcept { return context_.stats(); }
+    [[nodiscard]] run_stats const& stats() const noexcept { return host_.run_context().stats(); }
 
     /// The baseline keeps no cache (its operations declare no `cacheable`): these say so at
     /// compile time.
@@ -193,52 +255,9 @@ private:
         return false;
     }
 
-    template <class E, class Y>
-    friend class batch::active_run;
+    friend batch::detail::host_access;
 
-    using context_type = detail::context<ops>;
-    using call_type = context_type::call_type;
-
-    void dispatch_round() {
-        for (auto& b : context_.round_buckets()) {
-            if (!b.call.empty()) call(*b.server, b.call);
-        }
-        context_.end_round();
-    }
-
-    void call(batcher& server, call_type& c) {
-        context_.batch_called(c.size());
-        if (server.yields()) {
-            auto start = [&server](call_type const& in) { return server.batch_gen(in.input()); };
-            auto deliver_to = [this, &server](call_type& in, std::vector<std::any>&& results) {
-                deliver(server, in, std::move(results));
-            };
-            auto fail = [this](call_type& in, std::exception_ptr const& e) { in.results_to().fail_all(context_, e); };
-            detail::start_driver(context_,
-                                 detail::drive_generator_batcher<ops>(std::exchange(c, {}), start, deliver_to, fail));
-            return;
-        }
-        try {
-            deliver(server, c, server.batch(c.input()));
-        } catch (...) {
-            c.results_to().fail_all(context_, std::current_exception());
-        }
-    }
-
-    // Checks the count first, so that nothing is delivered twice.
-    void deliver(batcher const& server, call_type const& c, std::vector<std::any>&& results) {
-        detail::check_result_count(results.size(), c.size(), "batch::dynamic: the batcher", typeid(server).name());
-        auto const to = c.results_to();
-        for (std::size_t i = 0; i < c.size(); ++i) {
-            if (auto const* e = std::any_cast<std::exception_ptr>(&results[i])) {
-                to.fail(context_, i, *e);
-            } else {
-                to.answer(context_, i, std::move(results[i]));
-            }
-        }
-    }
-
-    context_type context_;
+    batch::detail::dynamic_host host_;
 };
 
 } // namespace batch::dynamic

@@ -2,7 +2,7 @@
 
 #include <batch/active_run.hpp>
 #include <batch/async_batcher.hpp>
-#include <batch/detail/yield_checks.hpp>
+#include <batch/detail/run/yield_checks.hpp>
 
 #include <poll.h>
 

@@ -4,8 +4,8 @@
 // pipelined on one non-blocking connection, as asynchronous batchers.
 
 #include <batch/async_batcher.hpp>
-#include <batch/detail/traits.hpp>
-#include <batch/detail/type_name.hpp>
+#include <batch/detail/base/traits.hpp>
+#include <batch/detail/base/type_name.hpp>
 #include <batch/error.hpp>
 #include <batch/operation.hpp>
 #include <batch/outcome.hpp>

@@ -1,6 +1,6 @@
 #pragma once
 
-#include <batch/detail/batch_call.hpp>
+#include <batch/detail/run/batch_call.hpp>
 #include <batch/operation.hpp>
 
 #include <algorithm>
@@ -15,12 +15,12 @@
 
 namespace batch::detail {
 
-/// Calls `each(batch_call&&)` once per distinct `batch_key()` among the operations of `call`,
+/// Calls `each(batch_call&&)` once per distinct `batch_key` among the operations of `call`,
 /// in the order each key first appeared. A call whose operations share one key is passed on
 /// whole. Keys are found through `std::hash` when the key type has one, else by `==` alone.
 template <keyed_operation Op, class S, class Each>
 void split_by_key(batch_call<Op, S>&& call, Each&& each) {
-    using key_t = std::decay_t<decltype(std::declval<Op const&>().batch_key())>;
+    using key_t = std::decay_t<decltype(key_of(std::declval<Op const&>()))>;
     constexpr bool hashable = requires(key_t const& k) {
         { std::hash<key_t>{}(k) } -> std::convertible_to<std::size_t>;
     };
@@ -29,7 +29,7 @@ void split_by_key(batch_call<Op, S>&& call, Each&& each) {
     std::vector<std::size_t> group(ops.size());
     [[maybe_unused]] std::conditional_t<hashable, std::unordered_map<key_t, std::size_t>, std::monostate> index;
     for (std::size_t i = 0; i < ops.size(); ++i) {
-        key_t key = ops[i].batch_key();
+        key_t key = key_of(ops[i]);
         std::size_t g = keys.size();
         if constexpr (hashable) {
             g = index.try_emplace(key, keys.size()).first->second;

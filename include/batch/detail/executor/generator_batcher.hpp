@@ -1,7 +1,7 @@
 #pragma once
 
-#include <batch/detail/fwd.hpp>
-#include <batch/detail/scheduler.hpp>
+#include <batch/detail/base/fwd.hpp>
+#include <batch/detail/run/scheduler.hpp>
 
 #include <exception>
 #include <functional>

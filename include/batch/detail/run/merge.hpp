@@ -1,6 +1,7 @@
 #pragma once
 
-#include <batch/detail/batch_call.hpp>
+#include <batch/detail/run/batch_call.hpp>
+#include <batch/operation.hpp>
 
 #include <algorithm>
 #include <bit>
@@ -19,7 +20,7 @@ struct merge_space {
     std::vector<std::size_t> fill;
 };
 
-/// Merges identical operations of `call` (equal by `==`, hashed by `std::hash<Op>`) in place:
+/// Merges identical operations of `call` (equal by `==`, hashed by `batch::operation_hash<Op>`) in place:
 /// each distinct operation is passed to the batcher once, in the order it first appeared, and
 /// its result goes to every target that asked for it. Returns how many operations were merged
 /// away; when none were, `call` is left as it was and nothing is allocated.
@@ -34,7 +35,7 @@ std::size_t merge_identical(batch_call<Op, S>& call, merge_space& space) {
     auto& which = space.which;
     auto& first = space.first;
     for (std::size_t i = 0; i < n; ++i) {
-        for (std::size_t h = std::hash<Op>{}(ops[i]) & (capacity - 1);; h = (h + 1) & (capacity - 1)) {
+        for (std::size_t h = operation_hash<Op>{}(ops[i]) & (capacity - 1);; h = (h + 1) & (capacity - 1)) {
             std::size_t const entry = space.table[h];
             if (entry == 0) {
                 first.push_back(i);

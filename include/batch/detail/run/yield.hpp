@@ -1,11 +1,12 @@
 #pragma once
 
-#include <batch/detail/context.hpp>
-#include <batch/detail/fwd.hpp>
-#include <batch/detail/scheduler.hpp>
-#include <batch/detail/traits.hpp>
+#include <batch/detail/base/fwd.hpp>
+#include <batch/detail/base/traits.hpp>
+#include <batch/detail/run/context.hpp>
+#include <batch/detail/run/scheduler.hpp>
 #include <batch/error.hpp>
 #include <batch/operation.hpp>
+#include <batch/operation_set.hpp>
 #include <batch/outcome.hpp>
 
 #include <coroutine>
@@ -137,21 +138,9 @@ requires(operations<Ops...>::template contains<Op>) struct yield_traits<Op, oper
     BATCH_HOT static void enroll(Item& op, slots& s, waiter& w, context<operations<Ops...>>& ctx) {
         if constexpr (usable_operation<Op>) {
             auto& b = ctx.template bucket_for<Op>();
-            if constexpr (!std::is_empty_v<decltype(b.cache)>) {
+            if constexpr (decltype(b.cache)::enabled) {
                 // Answered at once: nothing to wait for, no round.
-                if (auto const* hit = b.cache.find(static_cast<Op const&>(op))) {
-                    if constexpr (caches_failures_v<Op>) {
-                        if (auto e = hit->error()) {
-                            s.error = std::move(e);
-                        } else {
-                            s.value.emplace(hit->value());
-                        }
-                    } else {
-                        s.value.emplace(*hit);
-                    }
-                    ctx.cache_hit(b.stats);
-                    return;
-                }
+                if (b.cache.answer(static_cast<Op const&>(op), s, ctx, b.stats)) return;
             }
             if constexpr (Owned) {
                 b.pending.push(std::move(op), {&s, &w});

@@ -1,9 +1,11 @@
 #pragma once
 
 #include <batch/cache.hpp>
-#include <batch/detail/batch_call.hpp>
-#include <batch/detail/merge.hpp>
+#include <batch/detail/run/batch_call.hpp>
+#include <batch/detail/run/bucket_cache.hpp>
+#include <batch/detail/run/merge.hpp>
 #include <batch/operation.hpp>
+#include <batch/operation_set.hpp>
 #include <batch/stats.hpp>
 
 #include <type_traits>
@@ -22,32 +24,6 @@ struct bucket_result<Op, true> {
     using type = stored_t<result_of_t<Op>>;
 };
 
-struct no_cache {};
-struct no_counts {};
-
-/// The evictions and expiries of a cache the stats have seen.
-struct cache_counts {
-    std::size_t evictions = 0;
-    std::size_t expiries = 0;
-};
-
-/// What a bucket keeps for its cache: nothing for a type that is not cached (or that
-/// `batch::operations` has reported as unusable).
-template <class Op, bool = caches_v<Op>&& usable_operation<Op>>
-struct cache_slot {
-    using type = no_cache;
-    using counted = no_counts;
-};
-template <class Op>
-struct cache_slot<Op, true> {
-    using type = cache_t<Op>;
-    using counted = std::conditional_t < requires(type const& c) {
-        c.evictions();
-        c.expiries();
-    }
-    , cache_counts, no_counts > ;
-};
-
 /// The pending operations of one type, and what the type keeps from round to round.
 template <class Op>
 struct bucket {
@@ -62,10 +38,8 @@ struct bucket {
     struct no_merge_space {};
     [[no_unique_address]] std::conditional_t<deduplicates_v<Op>, merge_space, no_merge_space> merging;
 
-    /// Results remembered across runs, for a cached operation type, and how many evictions and
-    /// expiries of it the stats have counted.
-    [[no_unique_address]] typename cache_slot<Op>::type cache;
-    [[no_unique_address]] typename cache_slot<Op>::counted counted;
+    /// Results remembered across runs, for a cached operation type.
+    [[no_unique_address]] bucket_cache<Op> cache;
 
     [[nodiscard]] bool empty() const noexcept { return pending.empty(); }
 

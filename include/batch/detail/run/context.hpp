@@ -1,9 +1,10 @@
 #pragma once
 
-#include <batch/detail/bucket.hpp>
-#include <batch/detail/fwd.hpp>
-#include <batch/detail/scheduler.hpp>
+#include <batch/detail/base/fwd.hpp>
+#include <batch/detail/run/bucket.hpp>
+#include <batch/detail/run/scheduler.hpp>
 #include <batch/operation.hpp>
+#include <batch/operation_set.hpp>
 
 #include <array>
 #include <cstddef>
@@ -64,7 +65,7 @@ public:
         scheduler::begin_run();
         for_each_bucket([](auto& b) {
             b.stats = {};
-            if constexpr (!std::is_empty_v<decltype(b.counted)>) b.counted = {b.cache.evictions(), b.cache.expiries()};
+            b.cache.start_counting();
         });
     }
 
@@ -73,11 +74,7 @@ public:
     template <class Op>
     void count_cache_losses() noexcept {
         auto& b = bucket_for<Op>();
-        if constexpr (!std::is_empty_v<decltype(b.counted)>) {
-            std::size_t const evictions = b.cache.evictions(), expiries = b.cache.expiries();
-            cache_lost(b.stats, evictions - b.counted.evictions, expiries - b.counted.expiries);
-            b.counted = {evictions, expiries};
-        }
+        b.cache.count_losses(*this, b.stats);
     }
 
     /// Drops every pending operation (their generators are about to go).
@@ -87,9 +84,7 @@ public:
 
     /// Forgets every remembered result of the cacheable operation types.
     void clear_caches() noexcept {
-        for_each_bucket([](auto& b) {
-            if constexpr (!std::is_empty_v<decltype(b.cache)>) b.cache.clear();
-        });
+        for_each_bucket([](auto& b) { b.cache.clear(); });
     }
 
 private:

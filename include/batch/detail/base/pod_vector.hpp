@@ -1,6 +1,6 @@
 #pragma once
 
-#include <batch/detail/traits.hpp>
+#include <batch/detail/base/traits.hpp>
 
 #include <algorithm>
 #include <cstddef>

@@ -1,13 +1,13 @@
 #pragma once
 
-#include <batch/detail/context.hpp>
-#include <batch/detail/frame_pool.hpp>
-#include <batch/detail/fwd.hpp>
-#include <batch/detail/scheduler.hpp>
-#include <batch/detail/traits.hpp>
-#include <batch/detail/type_name.hpp>
-#include <batch/detail/yield.hpp>
-#include <batch/detail/yield_checks.hpp>
+#include <batch/detail/base/frame_pool.hpp>
+#include <batch/detail/base/fwd.hpp>
+#include <batch/detail/base/traits.hpp>
+#include <batch/detail/base/type_name.hpp>
+#include <batch/detail/run/context.hpp>
+#include <batch/detail/run/scheduler.hpp>
+#include <batch/detail/run/yield.hpp>
+#include <batch/detail/run/yield_checks.hpp>
 #include <batch/error.hpp>
 
 #include <concepts>

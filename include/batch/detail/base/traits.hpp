@@ -3,7 +3,7 @@
 // The ground floor: general type traits that every other header may use. Nothing here knows
 // what an operation, a batcher or an executor is.
 
-#include <batch/detail/fwd.hpp>
+#include <batch/detail/base/fwd.hpp>
 
 #include <boost/hana/fwd/tuple.hpp>
 

@@ -1,8 +1,8 @@
 #pragma once
 
-#include <batch/detail/pod_vector.hpp>
-#include <batch/detail/scheduler.hpp>
-#include <batch/detail/traits.hpp>
+#include <batch/detail/base/pod_vector.hpp>
+#include <batch/detail/base/traits.hpp>
+#include <batch/detail/run/scheduler.hpp>
 #include <batch/error.hpp>
 
 #include <concepts>

@@ -3,10 +3,11 @@
 // How structures of yieldable items are enrolled and collected: a Boost.Hana tuple, a
 // std::vector, a std::map or a std::unordered_map, each holding anything yieldable (recursively).
 
-#include <batch/detail/context.hpp>
-#include <batch/detail/scheduler.hpp>
-#include <batch/detail/yield.hpp>
+#include <batch/detail/run/context.hpp>
+#include <batch/detail/run/scheduler.hpp>
+#include <batch/detail/run/yield.hpp>
 #include <batch/operation.hpp>
+#include <batch/operation_set.hpp>
 
 #include <boost/hana/at.hpp>
 #include <boost/hana/tuple.hpp>

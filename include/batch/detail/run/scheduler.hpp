@@ -1,8 +1,8 @@
 #pragma once
 
-#include <batch/detail/frame_pool.hpp>
-#include <batch/detail/pod_vector.hpp>
-#include <batch/detail/traits.hpp>
+#include <batch/detail/base/frame_pool.hpp>
+#include <batch/detail/base/pod_vector.hpp>
+#include <batch/detail/base/traits.hpp>
 #include <batch/error.hpp>
 #include <batch/stats.hpp>
 

@@ -4,10 +4,11 @@
 // fix it, and a stand-in result so that the code after the yield compiles without follow-on
 // errors.
 
-#include <batch/detail/traits.hpp>
-#include <batch/detail/yield.hpp>
-#include <batch/detail/yield_structures.hpp>
+#include <batch/detail/base/traits.hpp>
+#include <batch/detail/run/yield.hpp>
+#include <batch/detail/run/yield_structures.hpp>
 #include <batch/operation.hpp>
+#include <batch/operation_set.hpp>
 #include <batch/outcome.hpp>
 
 #include <boost/hana/tuple.hpp>

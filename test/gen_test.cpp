@@ -16,6 +16,10 @@
 
 using namespace test;
 
+// A generator runs once: generic code sees it as move-only.
+static_assert(!std::is_copy_constructible_v<gen<int>> && !std::is_copy_assignable_v<gen<int>>);
+static_assert(std::is_nothrow_move_constructible_v<gen<int>> && std::is_nothrow_move_assignable_v<gen<int>>);
+
 namespace {
 
 gen<int> just(int v) { co_return v; }

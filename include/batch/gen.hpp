@@ -6,6 +6,7 @@
 #include <batch/operation.hpp>
 #include <batch/operation_set.hpp>
 
+#include <concepts>
 #include <coroutine>
 #include <type_traits>
 #include <utility>
@@ -34,10 +35,15 @@ public:
         return *this;
     }
 
-    /// A generator runs once, so it cannot be copied; this gives the library's message, for
-    /// example for a generator put in an initializer list, instead of the standard library's.
-    gen(gen const&) {
-        static_assert(detail::wrong<T>, "batch: a batch::gen is move-only (it runs once): std::move it, and fill a "
+    /// A generator runs once, so it cannot be copied (`std::is_copy_constructible_v` is false).
+    gen(gen const&) = delete; // batch: a batch::gen is move-only (it runs once): std::move it
+
+    /// Copying a non-const generator (passing it by value, `auto g2 = g;`) gives the library's
+    /// message instead of the standard library's. (A copy from a const one, as from an
+    /// initializer list, names the deleted constructor above.)
+    template <class G>
+    requires std::same_as<G, gen> gen(G&) {
+        static_assert(detail::wrong<G>, "batch: a batch::gen is move-only (it runs once): std::move it, and fill a "
                                         "std::vector of generators with push_back, not from an initializer list");
     }
     gen& operator=(gen const&) = delete;

@@ -1,4 +1,5 @@
-// expect: batch: a deduplicate or cacheable operation .* needs a hash: give it a member 'std::size_t hash\(\) const', a friend 'std::size_t hash_value\(Op const&\)', or specialise std::hash for it
+// expect: batch: a deduplicate or cacheable operation .* needs a hash: give it a member 'std::size_t hash\(\) const', a
+// friend 'std::size_t hash_value\(Op const&\)', or specialise std::hash for it
 #include "common.hpp"
 
 #include <functional>

@@ -13,7 +13,7 @@
 /// polymorphic base and name their batcher at run time; batchers are grouped by runtime identity
 /// (`equals` and `hash`, like the original's Batcher objects); results are type-erased in
 /// `std::any`. Generators, the round scheduler, the ready queue, frame recycling and the error
-/// semantics are the typed library's own (`batch::gen`, `detail::runner`); what differs is the
+/// semantics are the typed library's own (`batch::gen`, `detail::scheduler`); what differs is the
 /// bucket set: a hash map from batcher to bucket instead of one static bucket per type, a
 /// virtual call per operation to find its batcher, a virtual call per batch, and `std::any`
 /// per result.

@@ -1,0 +1,180 @@
+#pragma once
+
+// What every store connection does with the batches pipelined on it: each batch sent gets a
+// number; its answer (or the failure that ended it) is filed under that number when it comes,
+// in the order the batches were sent; a batch given up is dropped when its answer comes; a
+// lost connection fails every batch in flight. And what every store's pending batch does: ask
+// the connection. The stores (postgres/, redis/) supply what a segment and an answer are.
+
+#include <batch/async_batcher.hpp>
+#include <batch/detail/base/traits.hpp>
+#include <batch/outcome.hpp>
+
+#include <algorithm>
+#include <cstdint>
+#include <deque>
+#include <exception>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace batch::stores::detail {
+
+/// The batches of one connection, from sent to taken. `Segment` is what a batch in flight
+/// collects (it has a `number`), `Answer` what is filed for it when it is complete, `Error` the
+/// store's exception type.
+template <class Segment, class Answer, class Error>
+class pipeline {
+public:
+    /// `store` names the store in messages ("batch::postgres").
+    explicit pipeline(std::string store) : store_(std::move(store)), lost_(store_ + ": the connection was lost") {}
+
+    /// Throws the store's error if the connection was lost, naming the fix.
+    void check_usable() const {
+        if (broken_) throw Error(lost_ + " (call reconnect() on the connection)");
+    }
+
+    /// A batch was sent: its segment, numbered; returns its number.
+    std::uint64_t sent(Segment s) {
+        s.number = next_;
+        segments_.push_back(std::move(s));
+        return next_++;
+    }
+
+    [[nodiscard]] bool in_flight() const noexcept { return !segments_.empty(); }
+
+    /// The oldest batch in flight, whose answer comes next.
+    [[nodiscard]] Segment& oldest() noexcept { return segments_.front(); }
+
+    /// The oldest batch is complete: `answer` is filed under its number (or dropped, if the batch
+    /// was given up), with `error` if it failed.
+    void complete_oldest(Answer answer, std::string error = {}) {
+        file(segments_.front().number, std::move(answer), std::move(error));
+        segments_.pop_front();
+    }
+
+    /// The connection is lost: every batch in flight fails with `why` (or with the failure it
+    /// had already, see `fail_all`), and so does every send until the connection is reopened.
+    template <class ErrorOf>
+    void lost(std::string const& why, ErrorOf&& error_of) {
+        broken_ = true;
+        lost_ = why;
+        fail_all(why, error_of);
+    }
+    void lost(std::string const& why) {
+        lost(why, [](Segment const&) { return std::string(); });
+    }
+
+    /// Every batch in flight fails with `why` (unless it failed already: `error_of(segment)`
+    /// gives that failure, or an empty string).
+    template <class ErrorOf>
+    void fail_all(std::string const& why, ErrorOf&& error_of) {
+        for (auto& s : segments_) {
+            std::string e = error_of(s);
+            file(s.number, Answer{}, e.empty() ? why : std::move(e));
+        }
+        segments_.clear();
+    }
+    void fail_all(std::string const& why) {
+        fail_all(why, [](Segment const&) { return std::string(); });
+    }
+
+    /// The connection was opened again.
+    void reopened() noexcept { broken_ = false; }
+
+    [[nodiscard]] bool broken() const noexcept { return broken_; }
+
+    /// True once the batch numbered `n` has its answer (or its failure).
+    [[nodiscard]] bool answered(std::uint64_t n) const { return answers_.count(n) != 0; }
+
+    /// The answer of the batch numbered `n`; throws the store's error with the message of its
+    /// failure, if it failed.
+    Answer take(std::uint64_t n) {
+        auto node = answers_.extract(n);
+        if (!node) throw Error(store_ + ": no answer numbered " + std::to_string(n));
+        if (!node.mapped().error.empty()) throw Error(node.mapped().error);
+        return std::move(node.mapped().answer);
+    }
+
+    /// The batch numbered `n` is given up: its answer is dropped when it comes.
+    void abandon(std::uint64_t n) {
+        if (answers_.erase(n) == 0) abandoned_.push_back(n);
+    }
+
+private:
+    struct filed {
+        Answer answer;
+        std::string error;
+    };
+
+    void file(std::uint64_t n, Answer answer, std::string error) {
+        if (auto it = std::find(abandoned_.begin(), abandoned_.end(), n); it != abandoned_.end()) {
+            abandoned_.erase(it);
+            return;
+        }
+        answers_[n] = {std::move(answer), std::move(error)};
+    }
+
+    std::string store_;
+    std::string lost_;
+    bool broken_ = false;
+    std::deque<Segment> segments_; ///< Sent, in order, not yet complete.
+    std::map<std::uint64_t, filed> answers_;
+    std::vector<std::uint64_t> abandoned_;
+    std::uint64_t next_ = 0;
+};
+
+/// A pending batch of a store batcher (`batch::pending_batch`): it asks the connection whether
+/// its answer (numbered `number`) has come, and hands the answer to the batcher's
+/// `answer(ops, answer)`. A batch with no operations sends nothing and is done at once.
+template <class Batcher, class Op, class Connection>
+class pending {
+public:
+    pending(Batcher const* b, Connection* c, std::span<Op const> ops, std::optional<std::uint64_t> number)
+        : batcher_(b), connection_(c), ops_(ops), number_(number) {}
+
+    [[nodiscard]] io_interest interest() const { return connection_->interest(); }
+    void advance(short revents) { connection_->pump(revents); }
+    [[nodiscard]] bool done() const { return !number_ || connection_->answered(*number_); }
+    auto results() {
+        decltype(connection_->take(0)) answer{};
+        if (number_) answer = connection_->take(*number_);
+        return batcher_->answer(ops_, std::move(answer));
+    }
+    void cancel() {
+        if (number_) connection_->abandon(*number_);
+    }
+
+private:
+    Batcher const* batcher_;
+    Connection* connection_;
+    std::span<Op const> ops_;
+    std::optional<std::uint64_t> number_;
+};
+
+/// The outcome of `make()`, a result of type `R`, or the failure it threw: one operation's
+/// decoding fails that operation alone.
+template <class R, class Make>
+outcome<R> outcome_of(Make&& make) {
+    try {
+        return R(make());
+    } catch (...) {
+        return std::current_exception();
+    }
+}
+
+/// The result of an operation whose key holds nothing: `std::nullopt` where its result is a
+/// `std::optional`, else a failure with the store's `NotFound` error, naming the key.
+template <class R, class NotFound>
+outcome<R> missing(std::string const& store, std::string const& what, std::string const& key) {
+    if constexpr (batch::detail::is_optional_v<R>) {
+        return R(std::nullopt);
+    } else {
+        return std::make_exception_ptr(NotFound(store + ": " + what + " '" + key + "'"));
+    }
+}
+
+} // namespace batch::stores::detail

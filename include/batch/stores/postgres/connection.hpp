@@ -1,0 +1,208 @@
+#pragma once
+
+// A PostgreSQL connection for the batchers of batchers.hpp (libpq, target batch::postgres), and
+// the errors of the store.
+
+#include <batch/async_batcher.hpp>
+#include <batch/error.hpp>
+#include <batch/stores/detail/pipeline.hpp>
+
+#include <libpq-fe.h>
+#include <poll.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <utility>
+
+namespace batch::postgres {
+
+/// A failure reported by PostgreSQL or by libpq: what() holds the server's (or libpq's) message.
+class error : public batch::error {
+public:
+    using batch::error::error;
+};
+
+/// A lookup found no row for a key, where the operation's result is not a `std::optional`.
+class not_found : public error {
+public:
+    using error::error;
+};
+
+namespace detail {
+
+struct result_deleter {
+    void operator()(PGresult* r) const noexcept { PQclear(r); }
+};
+using result_ptr = std::unique_ptr<PGresult, result_deleter>;
+
+inline std::string message_of(PGconn* c) {
+    std::string m = c ? PQerrorMessage(c) : "out of memory";
+    while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
+    return "batch::postgres: " + m;
+}
+
+} // namespace detail
+
+/// A connection to PostgreSQL in libpq's pipeline mode, non-blocking: the queries of a round's
+/// batches are sent one after another without waiting, each followed by its own sync (so a
+/// failing query fails only its batch), and their answers come back in order. Statements are
+/// prepared once per connection. Shared by any number of batchers of one executor; it must
+/// outlive them. A lost connection fails the batches in flight with the server's message; it
+/// is not reopened silently: call `reconnect()`.
+class connection {
+public:
+    /// Connects (blocking, once) with a libpq connection string; throws `batch::postgres::error`.
+    explicit connection(std::string conninfo) : conninfo_(std::move(conninfo)), batches_("batch::postgres") { open(); }
+    connection(connection const&) = delete;
+    connection& operator=(connection const&) = delete;
+    ~connection() { PQfinish(native_); }
+
+    /// Connects again, for instance after the server was restarted: the batches in flight fail,
+    /// statements are prepared anew.
+    void reconnect() {
+        fail_all("batch::postgres: the connection was reopened while this batch was in flight");
+        PQfinish(native_);
+        native_ = nullptr;
+        open();
+    }
+
+    /// True while the connection works.
+    [[nodiscard]] bool connected() const noexcept { return !batches_.broken() && PQstatus(native_) == CONNECTION_OK; }
+
+    /// The libpq connection, to run other commands on (not while batches are in flight).
+    [[nodiscard]] PGconn* native() noexcept { return native_; }
+
+    /// Sends `sql` (prepared once on this connection) with one parameter of type `param_type`
+    /// in binary, and a sync; returns the number under which its answer will be filed.
+    std::uint64_t send(std::string const& sql, Oid param_type, std::string const& param) {
+        batches_.check_usable();
+        if (PQstatus(native_) != CONNECTION_OK) lost(detail::message_of(native_));
+        batches_.check_usable();
+        std::string& name = statements_[sql];
+        bool const prepare = name.empty();
+        if (prepare) {
+            name = "batch_" + std::to_string(statements_.size());
+            if (!PQsendPrepare(native_, name.c_str(), sql.c_str(), 1, &param_type)) return fail_send(sql);
+        }
+        char const* values[] = {param.data()};
+        int const lengths[] = {static_cast<int>(param.size())};
+        int const formats[] = {1};
+        if (!PQsendQueryPrepared(native_, name.c_str(), 1, values, lengths, formats, 0) || !PQpipelineSync(native_)) {
+            return fail_send(sql);
+        }
+        std::uint64_t const number = batches_.sent({0, prepare ? 2 : 1, prepare ? sql : std::string()});
+        flush();
+        return number;
+    }
+
+    /// What the connection waits for: readable, and writable while a request is half sent.
+    [[nodiscard]] io_interest interest() const noexcept {
+        return {PQsocket(native_), static_cast<short>(POLLIN | (flushing_ ? POLLOUT : 0))};
+    }
+
+    /// Sends what is left, reads what has come, and files the answers; a lost connection fails
+    /// every batch in flight.
+    void pump(short revents) {
+        if (batches_.broken()) return;
+        if (revents & POLLOUT) flush();
+        if (!PQconsumeInput(native_)) {
+            lost(detail::message_of(native_));
+            return;
+        }
+        while (batches_.in_flight() && !PQisBusy(native_)) {
+            detail::result_ptr r(PQgetResult(native_));
+            segment& s = batches_.oldest();
+            if (!r) { // the end of one command's results
+                --s.commands;
+                continue;
+            }
+            switch (PQresultStatus(r.get())) {
+            case PGRES_PIPELINE_SYNC:
+                if (s.error.empty() && !s.answer) s.error = "batch::postgres: the query returned no rows set";
+                batches_.complete_oldest(std::move(s.answer), std::move(s.error));
+                break;
+            case PGRES_TUPLES_OK:
+                if (s.commands == 1) s.answer = std::move(r);
+                break;
+            case PGRES_COMMAND_OK: // the statement is prepared
+                break;
+            case PGRES_PIPELINE_ABORTED: // a command before it failed: that error is kept
+                break;
+            default:
+                if (s.error.empty()) s.error = "batch::postgres: " + trimmed(PQresultErrorMessage(r.get()));
+                if (!s.unprepare.empty() && s.commands == 2) statements_.erase(s.unprepare);
+                if (PQstatus(native_) != CONNECTION_OK) {
+                    lost(s.error);
+                    return;
+                }
+                break;
+            }
+        }
+        if (PQstatus(native_) != CONNECTION_OK) lost(detail::message_of(native_));
+    }
+
+    /// True once the answer numbered `n` is filed (or its batch failed).
+    [[nodiscard]] bool answered(std::uint64_t n) const { return batches_.answered(n); }
+
+    /// The answer numbered `n`; throws `batch::postgres::error` with the server's message if its
+    /// query failed.
+    detail::result_ptr take(std::uint64_t n) { return batches_.take(n); }
+
+    /// The answer numbered `n` will be dropped when it comes.
+    void abandon(std::uint64_t n) { batches_.abandon(n); }
+
+private:
+    struct segment {
+        std::uint64_t number;
+        int commands;          ///< Commands whose results are still to come (prepare, query).
+        std::string unprepare; ///< The statement to forget if its preparation fails.
+        detail::result_ptr answer{};
+        std::string error{};
+    };
+
+    static std::string trimmed(std::string m) {
+        while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
+        return m;
+    }
+
+    void open() {
+        native_ = PQconnectdb(conninfo_.c_str());
+        if (PQstatus(native_) != CONNECTION_OK || PQsetnonblocking(native_, 1) != 0 || !PQenterPipelineMode(native_)) {
+            std::string const why = detail::message_of(native_);
+            PQfinish(native_);
+            native_ = nullptr;
+            throw error(why);
+        }
+        statements_.clear();
+        batches_.reopened();
+        flushing_ = false;
+    }
+
+    void flush() {
+        int const f = PQflush(native_);
+        if (f < 0) lost(detail::message_of(native_));
+        flushing_ = f == 1;
+    }
+
+    std::uint64_t fail_send(std::string const& sql) {
+        statements_.erase(sql);
+        std::string const why = detail::message_of(native_);
+        if (PQstatus(native_) != CONNECTION_OK) lost(why);
+        throw error(why);
+    }
+
+    // A batch whose query failed already keeps the server's message for that failure.
+    static std::string error_of(segment const& s) { return s.error; }
+    void lost(std::string const& why) { batches_.lost(why, error_of); }
+    void fail_all(std::string const& why) { batches_.fail_all(why, error_of); }
+
+    std::string conninfo_;
+    PGconn* native_ = nullptr;
+    bool flushing_ = false;
+    std::unordered_map<std::string, std::string> statements_; ///< SQL to its statement's name.
+    stores::detail::pipeline<segment, detail::result_ptr, error> batches_;
+};
+
+} // namespace batch::postgres

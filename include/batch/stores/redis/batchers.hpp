@@ -1,0 +1,160 @@
+#pragma once
+
+// Redis batchers (target batch::redis): MGET for string values, and any command per operation
+// (HGETALL, say) pipelined, on a `connection`, as asynchronous batchers.
+
+#include <batch/detail/base/traits.hpp>
+#include <batch/operation.hpp>
+#include <batch/outcome.hpp>
+#include <batch/stores/detail/pipeline.hpp>
+#include <batch/stores/redis/connection.hpp>
+#include <batch/stores/redis/reply.hpp>
+
+#include <cstddef>
+#include <exception>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace batch::redis {
+
+/// Takes a string value as it is.
+struct as_string {
+    std::string operator()(std::string_view value) const { return std::string(value); }
+};
+
+/// Gets string values: one MGET per batch. `key_of(op)` gives the key (a string or an integer),
+/// `decode(value)` the result from the value (by default the string itself). An operation's
+/// result is a `std::optional` (empty for a key that holds nothing, or not a string), or a plain
+/// value (such a key then fails with `batch::redis::not_found`).
+template <class Op, class KeyOf, class Decode = as_string>
+class get_batcher {
+    using result_t = result_of_t<Op>;
+
+public:
+    get_batcher(connection& c, KeyOf key_of, Decode decode = {})
+        : connection_(&c), key_of_(std::move(key_of)), decode_(std::move(decode)) {}
+
+    /// The store, as observers and traces show it.
+    [[nodiscard]] static constexpr std::string_view name() noexcept { return "redis"; }
+
+    using pending = stores::detail::pending<get_batcher, Op, connection>;
+
+    pending submit(std::span<Op const> ops) const {
+        if (ops.empty()) return pending(this, connection_, ops, std::nullopt);
+        std::vector<std::vector<std::string>> command(1);
+        command[0].reserve(ops.size() + 1);
+        command[0].push_back("MGET");
+        for (auto const& op : ops) command[0].push_back(detail::key_text(std::invoke(key_of_, op)));
+        return pending(this, connection_, ops, connection_->send(command));
+    }
+
+    /// The results of a batch from its replies, in the order of `ops`.
+    std::vector<outcome<result_t>> answer(std::span<Op const> ops, std::vector<detail::reply_ptr> replies) const {
+        std::vector<outcome<result_t>> out;
+        if (ops.empty()) return out;
+        reply const all(replies.at(0).get());
+        if (all.is_error()) throw error("batch::redis: " + std::string(all.text()));
+        if (all.size() != ops.size())
+            throw error("batch::redis: MGET answered " + std::to_string(all.size()) + " values");
+        out.reserve(ops.size());
+        for (std::size_t i = 0; i < ops.size(); ++i) {
+            reply const r = all[i];
+            if (r.is_nil()) {
+                out.push_back(stores::detail::missing<result_t, not_found>(
+                    "batch::redis", "nothing at key", detail::key_text(std::invoke(key_of_, ops[i]))));
+                continue;
+            }
+            out.push_back(stores::detail::outcome_of<result_t>([&] { return std::invoke(decode_, r.text()); }));
+        }
+        return out;
+    }
+
+private:
+    connection* connection_;
+    KeyOf key_of_;
+    Decode decode_;
+};
+
+/// An MGET batcher for `Op` (see `get_batcher`).
+template <class Op, class KeyOf, class Decode = as_string>
+[[nodiscard]] get_batcher<Op, KeyOf, Decode> get(connection& c, KeyOf key_of, Decode decode = {}) {
+    return {c, std::move(key_of), std::move(decode)};
+}
+
+/// One command per operation, all of a batch pipelined: `command(op)` gives the command's
+/// arguments (`{"HGETALL", key}`), `decode(reply)` the operation's result from its reply. An
+/// error reply fails only its operation, with Redis's message.
+template <class Op, class Command, class Decode>
+class command_batcher {
+    using result_t = result_of_t<Op>;
+
+public:
+    command_batcher(connection& c, Command command, Decode decode)
+        : connection_(&c), command_(std::move(command)), decode_(std::move(decode)) {}
+
+    /// The store, as observers and traces show it.
+    [[nodiscard]] static constexpr std::string_view name() noexcept { return "redis"; }
+
+    using pending = stores::detail::pending<command_batcher, Op, connection>;
+
+    pending submit(std::span<Op const> ops) const {
+        if (ops.empty()) return pending(this, connection_, ops, std::nullopt);
+        std::vector<std::vector<std::string>> commands;
+        commands.reserve(ops.size());
+        for (auto const& op : ops) commands.push_back(std::invoke(command_, op));
+        return pending(this, connection_, ops, connection_->send(commands));
+    }
+
+    /// The results of a batch from its replies, in the order of `ops`.
+    std::vector<outcome<result_t>> answer(std::span<Op const> ops, std::vector<detail::reply_ptr> replies) const {
+        std::vector<outcome<result_t>> out;
+        out.reserve(ops.size());
+        for (std::size_t i = 0; i < ops.size(); ++i) {
+            reply const r(replies.at(i).get());
+            out.push_back(stores::detail::outcome_of<result_t>([&] {
+                if (r.is_error()) throw error("batch::redis: " + std::string(r.text()));
+                return std::invoke(decode_, r, ops[i]);
+            }));
+        }
+        return out;
+    }
+
+private:
+    connection* connection_;
+    Command command_;
+    Decode decode_;
+};
+
+/// Gets whole hashes: one HGETALL per operation, pipelined. An operation's result is a map from
+/// field to value (`std::map<std::string, std::string>` or `std::unordered_map`), or a
+/// `std::optional` of one (empty for a key that holds nothing; without the optional such a key
+/// fails with `batch::redis::not_found`).
+template <class Op, class KeyOf>
+[[nodiscard]] auto hgetall(connection& c, KeyOf key_of) {
+    using result_t = result_of_t<Op>;
+    using map_t = typename batch::detail::unwrap_optional<result_t>::type;
+    auto command = [key_of](Op const& op) {
+        return std::vector<std::string>{"HGETALL", detail::key_text(std::invoke(key_of, op))};
+    };
+    // [=]: key_of is captured only where a missing key is an error.
+    auto decode = [=](reply const& r, Op const& op) -> result_t {
+        if (r.size() == 0) {
+            auto none = stores::detail::missing<result_t, not_found>("batch::redis", "nothing at key",
+                                                                     detail::key_text(std::invoke(key_of, op)));
+            if (auto e = none.error()) std::rethrow_exception(e);
+            return std::move(none).value();
+        }
+        map_t fields;
+        for (std::size_t i = 0; i + 1 < r.size(); i += 2) fields.emplace(r[i].text(), r[i + 1].text());
+        return fields;
+    };
+    return command_batcher<Op, decltype(command), decltype(decode)>(c, std::move(command), std::move(decode));
+}
+
+} // namespace batch::redis

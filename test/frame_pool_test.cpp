@@ -1,4 +1,4 @@
-// The frame pool's policy (detail/frame_pool.hpp), with its bound made small by this file's
+// The frame pool's policy (detail/base/frame_pool.hpp), with its bound made small by this file's
 // build (BATCH_FRAME_CACHE_BYTES=65536): a run keeps the frames it had live at once for the
 // next run, beyond the bound; the next smaller run gives the excess back; sizes share the bound.
 #define BOOST_TEST_MODULE frame_pool

@@ -117,6 +117,33 @@ BOOST_AUTO_TEST_CASE(a_misuse_reaches_the_handler_and_the_executor_stays_usable)
     BOOST_TEST(ex.run(couple(1)) == 2 + 2 + 4);
 }
 
+BOOST_AUTO_TEST_CASE(an_executor_held_by_async_run_refuses_to_move_until_its_run_ends) {
+    test::socket_store store(0ms);
+    std::vector<store_executor> executors; // no reserve(): the second push_back would move the first
+    executors.push_back(make_store_executor(store, store));
+    boost::asio::io_context io;
+    auto done = batch::asio::async_run(io, executors[0], couple(2), boost::asio::use_future);
+    std::string refusal;
+    try {
+        executors.push_back(make_store_executor(store, store));
+    } catch (batch::usage_error const& e) {
+        refusal = e.what();
+    }
+    BOOST_TEST(refusal.find("moved while a run") != std::string::npos, refusal);
+    io.run();
+    BOOST_TEST(done.get() == 4 + 4 + 8);
+    executors.reserve(4); // the run has ended: the executors may move again
+    BOOST_TEST(executors[0].run(couple(1)) == 2 + 2 + 4);
+
+    // A run that never starts (its io_context goes first) does not hold the executor forever.
+    {
+        boost::asio::io_context never;
+        batch::asio::async_run(never, executors[0], couple(3), [](std::exception_ptr, int) {});
+    }
+    auto moved = std::move(executors[0]);
+    BOOST_TEST(moved.run(couple(1)) == 2 + 2 + 4);
+}
+
 BOOST_AUTO_TEST_CASE(a_deadline_passes_inside_the_event_loop) {
     test::socket_store slow(300ms);
     auto ex = make_store_executor(slow, slow, 20ms);

@@ -2,7 +2,8 @@
 // Separate executors share no mutable state: eight threads, each with its own executors and
 // memo caches, run programs at once (run under ThreadSanitizer in CI). And the misuses the
 // library detects: a shared generator yielded from a second thread while the first runs it, and
-// a memo_cache entered from a second thread while the first is inside it.
+// a memo_cache entered from a second thread while the first is inside it; one executor run
+// from two threads at once; a moved-from executor, and a move during a run.
 #include "model/check.hpp"
 #include "model/source.hpp"
 #include "support.hpp"
@@ -11,6 +12,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <future>
 #include <random>
 #include <span>
@@ -101,6 +103,17 @@ struct gate {
     std::promise<void> entered, go_on;
 };
 
+/// Answers `key * 2`, calling `during()` first.
+struct hooked_get_batcher {
+    std::function<void()> during;
+    std::vector<int> operator()(std::span<get const> in) const {
+        if (during) during();
+        std::vector<int> out;
+        for (auto const& op : in) out.push_back(op.key * 2);
+        return out;
+    }
+};
+
 struct gated_get_batcher {
     gate* g;
     std::vector<int> operator()(std::span<get const> in) const {
@@ -159,4 +172,54 @@ BOOST_AUTO_TEST_CASE(a_memo_cache_entered_from_two_threads_at_once_is_refused) {
     BOOST_TEST(one == 2);
     BOOST_TEST(two == 4);
     BOOST_TEST(cache.size() == 2u);
+}
+
+namespace {
+
+/// True when `f()` throws a `batch::usage_error` whose message holds `words`.
+template <class F>
+bool refused_with(F&& f, std::string const& words) {
+    try {
+        f();
+    } catch (batch::usage_error const& e) {
+        return std::string(e.what()).find(words) != std::string::npos;
+    }
+    return false;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(one_executor_run_from_two_threads_at_once_is_refused_and_says_so) {
+    gate g;
+    auto ex = batch::make_executor<ops>(gated_get_batcher{&g}, identity_batcher{}, put_batcher{});
+    int first_result = 0;
+    std::thread first([&] { first_result = ex.run(leaf(21)); });
+    g.entered.get_future().wait(); // the first thread is inside its run
+    BOOST_TEST(refused_with([&] { (void)ex.run(leaf(1)); }, "used from two threads at once"));
+    g.go_on.set_value();
+    first.join();
+    BOOST_TEST(first_result == 42);
+    // Handed over once the first run has ended: this thread may run it now.
+    gate again;
+    again.go_on.set_value();
+    ex.batcher_of<get>().g = &again;
+    BOOST_TEST(ex.run(leaf(5)) == 10);
+}
+
+BOOST_AUTO_TEST_CASE(a_moved_from_executor_and_a_move_during_a_run_are_refused) {
+    auto ex = batch::make_executor<ops>(hooked_get_batcher{}, identity_batcher{}, put_batcher{});
+    BOOST_TEST(ex.run(leaf(1)) == 2);
+    auto moved = std::move(ex); // between runs: fine
+    BOOST_TEST(moved.run(leaf(2)) == 4);
+    BOOST_TEST(refused_with([&] { (void)ex.run(leaf(3)); }, "moved-from executor"));
+
+    // During a run (here, from its batcher): the run's generators point at the executor.
+    bool refused = false;
+    moved.batcher_of<get>().during = [&] {
+        refused = refused_with([&] { auto stolen = std::move(moved); }, "moved while a run");
+    };
+    BOOST_TEST(moved.run(leaf(4)) == 8);
+    BOOST_TEST(refused);
+    moved.batcher_of<get>().during = nullptr;
+    BOOST_TEST(moved.run(leaf(5)) == 10); // untouched by the refused move
 }

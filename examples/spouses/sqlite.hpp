@@ -7,6 +7,7 @@
 
 #include <sqlite3.h>
 
+#include <charconv>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -15,7 +16,6 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
-#include <unordered_map>
 #include <vector>
 
 namespace demo {
@@ -42,12 +42,17 @@ public:
         exec("COMMIT");
         name_by_id_ = prepare("SELECT name FROM users WHERE id = ?");
         spouse_by_id_ = prepare("SELECT spouse_id FROM users WHERE id = ?");
+        names_by_ids_ = prepare("SELECT k.key, u.name FROM json_each(?1) AS k LEFT JOIN users AS u ON u.id = k.value");
+        spouses_by_ids_ =
+            prepare("SELECT k.key, u.spouse_id FROM json_each(?1) AS k LEFT JOIN users AS u ON u.id = k.value");
     }
     sqlite_store(sqlite_store const&) = delete;
     sqlite_store& operator=(sqlite_store const&) = delete;
     ~sqlite_store() {
         sqlite3_finalize(name_by_id_);
         sqlite3_finalize(spouse_by_id_);
+        sqlite3_finalize(names_by_ids_);
+        sqlite3_finalize(spouses_by_ids_);
         sqlite3_close(db_);
     }
 
@@ -58,50 +63,51 @@ public:
     std::optional<std::string> name(std::int64_t id) { return one<std::string>(name_by_id_, id); }
     std::optional<std::int64_t> spouse(std::int64_t id) { return one<std::int64_t>(spouse_by_id_, id); }
 
-    /// One query for many ids: SELECT ... WHERE id IN (...); the ids are integers, written into
-    /// the statement directly.
-    template <class T>
-    std::unordered_map<std::int64_t, T> many(char const* column, std::span<std::int64_t const> ids) {
-        round_trip();
-        std::string sql = std::string("SELECT id, ") + column + " FROM users WHERE id IN (";
-        for (std::size_t i = 0; i < ids.size(); ++i) sql += (i ? "," : "") + std::to_string(ids[i]);
-        sql += ')';
-        std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> stmt(prepare(sql.c_str()), sqlite3_finalize);
-        std::unordered_map<std::int64_t, T> found;
-        found.reserve(ids.size());
-        int rc = 0;
-        while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW) {
-            if (sqlite3_column_type(stmt.get(), 1) != SQLITE_NULL) {
-                found.emplace(sqlite3_column_int64(stmt.get(), 0), column_as<T>(stmt.get(), 1));
-            }
-        }
-        if (rc != SQLITE_DONE) check(rc);
-        return found;
-    }
-
     /// The batchers: one query per batch (plain batchers, which block).
     auto batchers() {
-        auto name_batcher = [this](std::span<get_name const> in) { return answer<std::string>("name", in); };
+        auto name_batcher = [this](std::span<get_name const> in) { return answer<std::string>(names_by_ids_, in); };
         auto spouse_batcher = [this](std::span<get_spouse_id const> in) {
-            return answer<std::int64_t>("spouse_id", in);
+            return answer<std::int64_t>(spouses_by_ids_, in);
         };
         return std::pair{name_batcher, spouse_batcher};
     }
 
 private:
     template <class T, class Op>
-    std::vector<std::optional<T>> answer(char const* column, std::span<Op const> in) {
-        std::vector<std::int64_t> ids;
-        ids.reserve(in.size());
-        for (auto const& op : in) ids.push_back(op.id);
-        auto const found = many<T>(column, ids);
-        std::vector<std::optional<T>> out;
-        out.reserve(in.size());
-        for (auto const& op : in) {
-            auto const it = found.find(op.id);
-            out.push_back(it == found.end() ? std::nullopt : std::optional<T>(it->second));
+    std::vector<std::optional<T>> answer(sqlite3_stmt* stmt, std::span<Op const> in) {
+        ids_.clear();
+        ids_.reserve(in.size());
+        for (auto const& op : in) ids_.push_back(op.id);
+        return many<T>(stmt, ids_);
+    }
+
+    /// One query for many ids, in the order given: the ids go to a statement prepared once as
+    /// one bound parameter, a JSON array that `json_each` unrolls (`[4,8,15]`); a row comes back
+    /// for each id, with its position, so the values land where they belong and an id with no
+    /// user (or a NULL) stays empty. SQLite parses the query once, not once per batch.
+    template <class T>
+    std::vector<std::optional<T>> many(sqlite3_stmt* stmt, std::span<std::int64_t const> ids) {
+        round_trip();
+        keys_.clear();
+        keys_ += '[';
+        char digits[24];
+        for (std::size_t i = 0; i < ids.size(); ++i) {
+            if (i) keys_ += ',';
+            auto const end = std::to_chars(digits, digits + sizeof digits, ids[i]).ptr;
+            keys_.append(digits, end);
         }
-        return out;
+        keys_ += ']';
+        std::vector<std::optional<T>> found(ids.size());
+        sqlite3_bind_text(stmt, 1, keys_.data(), static_cast<int>(keys_.size()), SQLITE_STATIC);
+        int rc = 0;
+        while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+            auto const at = static_cast<std::size_t>(sqlite3_column_int64(stmt, 0));
+            if (at < found.size() && sqlite3_column_type(stmt, 1) != SQLITE_NULL) found[at] = column_as<T>(stmt, 1);
+        }
+        sqlite3_reset(stmt);
+        sqlite3_clear_bindings(stmt);
+        if (rc != SQLITE_DONE) check(rc);
+        return found;
     }
 
     template <class T>
@@ -152,6 +158,10 @@ private:
     sqlite3* db_ = nullptr;
     sqlite3_stmt* name_by_id_ = nullptr;
     sqlite3_stmt* spouse_by_id_ = nullptr;
+    sqlite3_stmt* names_by_ids_ = nullptr;
+    sqlite3_stmt* spouses_by_ids_ = nullptr;
+    std::vector<std::int64_t> ids_; ///< A batch's ids, kept to reuse their capacity.
+    std::string keys_;              ///< A batch's ids as JSON, likewise.
 };
 
 } // namespace demo

@@ -11,8 +11,9 @@ public:
     using std::runtime_error::runtime_error;
 };
 
-/// The library was used against its contract: a moved-from or finished generator
-/// was yielded, or `run` was called on an executor from inside one of its own runs.
+/// The library was used against its contract: a moved-from or finished generator was yielded,
+/// `run` was called on an executor from inside one of its own runs, from a second thread while
+/// one runs, or on a moved-from executor, or an executor was moved while a run held it.
 class usage_error : public error {
 public:
     using error::error;

@@ -44,7 +44,9 @@ public:
     template <class... Bs>
     explicit executor(std::in_place_t, Bs&&... batchers) : host_(std::forward<Bs>(batchers)...) {}
 
-    /// An executor may be moved between runs (not during one: its generators point at it).
+    /// An executor may be moved between runs; a move during one (its generators point at it),
+    /// or while `batch::asio::async_run` holds it, throws `batch::usage_error`, and so does a
+    /// run of a moved-from executor.
     executor(executor&&) = default;
     executor& operator=(executor&&) = delete;
 

@@ -70,10 +70,16 @@ public:
         : strand_(std::move(strand)), handler_(std::move(handler)),
           work_(asio::make_work_guard(asio::get_associated_executor(handler_, strand_))), timer_(strand_) {}
 
-    /// Starts the run (on the strand: the executor is touched only there).
+    /// Starts the run (on the strand: the executor is touched only there). Until it starts, the
+    /// executor refuses to move (`batch::usage_error`): the strand's task points at it.
     template <class Item>
     void start(Executor& ex, Item item) {
-        asio::dispatch(strand_, [self = this->shared_from_this(), &ex, item = std::move(item)]() mutable {
+        auto& sched = batch::detail::host_access::host(ex).run_context();
+        sched.announce_run();
+        std::unique_ptr<batch::detail::scheduler, withdrawal> announced(&sched);
+        asio::dispatch(strand_, [self = this->shared_from_this(), &ex, item = std::move(item),
+                                 announced = std::move(announced)]() mutable {
+            announced.reset(); // the run starts now (or fails to): it holds the executor from here
             try {
                 self->run_.emplace(ex, std::forward<Yielded>(unwrap(item)));
             } catch (...) {
@@ -85,6 +91,11 @@ public:
     }
 
 private:
+    // Withdraws the announcement of a run that starts, or that never will (its task destroyed).
+    struct withdrawal {
+        void operator()(batch::detail::scheduler* s) const noexcept { s->withdraw_run(); }
+    };
+
     template <class T>
     static T& unwrap(std::reference_wrapper<T> r) noexcept {
         return r.get();

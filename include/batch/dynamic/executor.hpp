@@ -216,7 +216,9 @@ public:
     static constexpr bool observed = batch::detail::dynamic_host::observed;
 
     executor() = default;
-    /// An executor may be moved between runs (not during one: its generators point at it).
+    /// An executor may be moved between runs; a move during one (its generators point at it),
+    /// or while `batch::asio::async_run` holds it, throws `batch::usage_error`, and so does a
+    /// run of a moved-from executor.
     executor(executor&&) = default;
     executor& operator=(executor&&) = delete;
 

@@ -6,6 +6,7 @@
 #include <batch/error.hpp>
 #include <batch/stats.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <coroutine>
 #include <cstddef>
@@ -13,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -45,6 +47,56 @@ struct target {
 
 class scheduler;
 
+/// Who may start a run of an executor: refuses, with a `batch::usage_error` that names the fix,
+/// a run on a second thread while one runs (the owner is taken with one compare-and-swap, so the
+/// check itself is race-free), a nested run on the same thread, a run of a moved-from executor,
+/// and a move while a run is in progress or announced (`announce`: an event loop that will start
+/// it), when the run's generators and event loop point at the executor.
+class run_owner {
+public:
+    run_owner() = default;
+    run_owner(run_owner&& other) {
+        if (other.owner_.load(std::memory_order_acquire) != std::thread::id()
+            || other.announced_.load(std::memory_order_acquire) != 0) {
+            throw usage_error("batch: an executor was moved while a run of it was in progress or started with "
+                              "async_run (the run points at it); move executors only between runs, for "
+                              "example reserve() a vector of them before their first run");
+        }
+        other.moved_from_ = true;
+    }
+    run_owner& operator=(run_owner&&) = delete;
+
+    /// The calling thread starts a run.
+    void take() {
+        if (moved_from_) {
+            throw usage_error("batch: run was called on a moved-from executor; run on the executor it was "
+                              "moved to");
+        }
+        std::thread::id none;
+        if (!owner_.compare_exchange_strong(none, std::this_thread::get_id(), std::memory_order_acquire)) {
+            if (none == std::this_thread::get_id()) {
+                throw usage_error("batch: run was called on an executor from inside one of its own runs; "
+                                  "co_yield the work instead, or run it on another executor");
+            }
+            throw usage_error("batch: an executor was used from two threads at once; an executor is used from "
+                              "one thread at a time: give each thread its own executor");
+        }
+    }
+
+    /// The run has ended.
+    void give_back() noexcept { owner_.store(std::thread::id(), std::memory_order_release); }
+
+    /// A run will start later (an event loop holds the executor): the executor must not move.
+    void announce() noexcept { announced_.fetch_add(1, std::memory_order_acq_rel); }
+    /// An announced run has started, or will not.
+    void withdraw() noexcept { announced_.fetch_sub(1, std::memory_order_acq_rel); }
+
+private:
+    std::atomic<std::thread::id> owner_{};
+    std::atomic<int> announced_{0};
+    bool moved_from_ = false;
+};
+
 /// A shared generator as the scheduler sees it: something a failed run must stop and release,
 /// and what its body tells when it finishes.
 class shared_base {
@@ -71,7 +123,7 @@ protected:
 class scheduler {
 public:
     scheduler() = default;
-    scheduler(scheduler&&) noexcept = default; ///< Between runs only: nothing points into it then.
+    scheduler(scheduler&&) = default; ///< Between runs only (else `batch::usage_error`): nothing points into it then.
     scheduler& operator=(scheduler&&) = delete;
     ~scheduler() { destroy_drivers(); }
 
@@ -210,13 +262,10 @@ public:
     /// Remembers a shared generator this run started, to release it if the run fails.
     void track(std::shared_ptr<shared_base> s) { shared_started_.push_back(std::move(s)); }
 
-    /// Starts a run: refuses a nested run on the same executor, then forgets the last one.
+    /// Starts a run: refuses a nested run, a run on a second thread or of a moved-from executor
+    /// (see `run_owner`), then forgets the last run.
     void begin_run() {
-        if (running_) {
-            throw usage_error("batch: run was called on an executor from inside one of its own runs; "
-                              "co_yield the work instead, or run it on another executor");
-        }
-        running_ = true;
+        owner_.take();
         frame_pool::local().begin_run();
         ready_.clear();
         fatal_ = nullptr;
@@ -259,10 +308,15 @@ public:
         ready_.clear();
         release_shared(nullptr);
         destroy_drivers();
-        running_ = false;
         in_place_ = false;
         frame_pool::local().end_run();
+        owner_.give_back();
     }
+
+    /// A run will be started later by an event loop (`batch::asio::async_run`): until it starts
+    /// (or is given up: `withdraw_run`), the executor must not move.
+    void announce_run() noexcept { owner_.announce(); }
+    void withdraw_run() noexcept { owner_.withdraw(); }
 
 private:
     void destroy_drivers() noexcept {
@@ -270,13 +324,13 @@ private:
         drivers_.clear();
     }
 
+    run_owner owner_; ///< First: a move that must be refused is refused before anything moves.
     pod_vector<std::coroutine_handle<>> ready_;
     std::exception_ptr fatal_;
     run_stats counters_;
     std::size_t live_generators_ = 0; ///< Started and not finished, in this run.
     std::vector<std::coroutine_handle<>> drivers_;
     std::vector<std::shared_ptr<shared_base>> shared_started_;
-    bool running_ = false;
     bool in_place_ = false;
 };
 

@@ -186,6 +186,14 @@ BOOST_AUTO_TEST_CASE(an_sql_error_fails_only_its_batch_and_the_connection_goes_o
     BOOST_TEST(ex.stats().rounds == 1u);
     BOOST_TEST(ex.run(get_user{6})->name == "user 6"); // the connection is still fine
     BOOST_CHECK_THROW(ex.run(broken_query{1}), pg::error);
+    bool lost = false;
+    try {
+        (void)ex.run(broken_query{1});
+    } catch (pg::connection_lost const&) {
+        lost = true;
+    } catch (pg::error const&) {
+    }
+    BOOST_TEST(!lost); // an SQL error is not a lost connection
 }
 
 namespace {

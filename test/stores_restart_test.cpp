@@ -42,13 +42,13 @@ BOOST_AUTO_TEST_CASE(postgres_stopped_while_a_query_runs) {
         try {
             while (!run.step()) batch::io::wait_with_poll(run);
             static_cast<void>(run.result());
-        } catch (batch::postgres::error const& e) {
+        } catch (batch::postgres::connection_lost const& e) { // not an SQL error: worth a retry
             failure = e.what();
         }
     } // the run ends here: the executor is free again
     BOOST_TEST(failure.find("terminating connection") != std::string::npos, failure);
     BOOST_TEST(!conn.connected());
-    BOOST_CHECK_THROW(ex.run(get_sleepy{1}), batch::postgres::error); // no silent retry
+    BOOST_CHECK_THROW(ex.run(get_sleepy{1}), batch::postgres::connection_lost); // no silent retry
     env.control("resume", "postgres");
     conn.reconnect();
     auto fast = batch::make_executor<batch::operations<get_sleepy>>(
@@ -80,7 +80,7 @@ BOOST_AUTO_TEST_CASE(redis_stopped_while_a_command_waits) {
         try {
             while (!run.step()) batch::io::wait_with_poll(run);
             static_cast<void>(run.result());
-        } catch (batch::redis::error const& e) {
+        } catch (batch::redis::connection_lost const& e) {
             failure = e.what();
         }
     } // the run ends here: the executor is free again

@@ -207,6 +207,12 @@ int main(int argc, char** argv) {
             auto ex = batch::make_executor<ops>(names, spouses, traced);
             agree = compare(
                 ex, db, [&] { return db.queries; }, users, "SQL queries");
+            if (latency_us == 0) {
+                std::printf(
+                    "\nin memory a query costs SQLite about a microsecond, so batching saves little here; over a "
+                    "network every query is a round trip: try --store both (PostgreSQL and Redis servers) or "
+                    "--latency-us 100\n");
+            }
         } else if (store == "postgres") {
             auto const where = server("BATCH_POSTGRES", "postgres");
             std::printf("batch spouses demo: %lld users in PostgreSQL (%s)\n", static_cast<long long>(users),

@@ -32,10 +32,10 @@ class [[nodiscard]] active_run {
     using root_t = detail::yield_awaiter<std::remove_reference_t<Yielded>, ops_t, !std::is_lvalue_reference_v<Yielded>>;
     using host_t = std::remove_reference_t<decltype(detail::host_access::host(std::declval<Executor&>()))>;
     static_assert(detail::yieldable<item, ops_t>, "batch: active_run needs something an executor can run");
-    static_assert(
-        detail::run_host<
-            host_t> && (!host_t::asynchronous || detail::async_run_host<host_t>)&&(!host_t::observed || detail::observed_run_host<host_t>),
-        "batch: active_run runs on a batch::executor or a batch::dynamic::executor");
+    static constexpr bool async_ok = !host_t::asynchronous || detail::async_run_host<host_t>;
+    static constexpr bool observed_ok = !host_t::observed || detail::observed_run_host<host_t>;
+    static_assert(detail::run_host<host_t> && async_ok && observed_ok,
+                  "batch: active_run runs on a batch::executor or a batch::dynamic::executor");
 
 public:
     /// What the run gives: what `co_yield x` would.

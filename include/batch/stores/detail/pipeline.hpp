@@ -25,8 +25,9 @@ namespace batch::stores::detail {
 
 /// The batches of one connection, from sent to taken. `Segment` is what a batch in flight
 /// collects (it has a `number`), `Answer` what is filed for it when it is complete, `Error` the
-/// store's exception type.
-template <class Segment, class Answer, class Error>
+/// store's exception type for a failed command, `Lost` (derived from it) for a connection that
+/// was lost or reopened: a program can tell the two apart, and retry only the second.
+template <class Segment, class Answer, class Error, class Lost>
 class pipeline {
 public:
     /// `store` names the store in messages ("batch::postgres").
@@ -34,7 +35,7 @@ public:
 
     /// Throws the store's error if the connection was lost, naming the fix.
     void check_usable() const {
-        if (broken_) throw Error(lost_ + " (call reconnect() on the connection)");
+        if (broken_) throw Lost(lost_ + " (call reconnect() on the connection)");
     }
 
     /// A batch was sent: its segment, numbered; returns its number.
@@ -52,34 +53,41 @@ public:
     /// The oldest batch is complete: `answer` is filed under its number (or dropped, if the batch
     /// was given up), with `error` if it failed.
     void complete_oldest(Answer answer, std::string error = {}) {
-        file(segments_.front().number, std::move(answer), std::move(error));
+        file(segments_.front().number, {std::move(answer), std::move(error), false});
         segments_.pop_front();
     }
 
     /// The connection is lost: every batch in flight fails with `why` (or with the failure it
-    /// had already, see `fail_all`), and so does every send until the connection is reopened.
-    template <class ErrorOf>
-    void lost(std::string const& why, ErrorOf&& error_of) {
+    /// had already, see `fail_all`), and every send fails until the connection is reopened.
+    template <class FailureOf>
+    void lost(std::string const& why, FailureOf&& failure_of) {
         broken_ = true;
         lost_ = why;
-        fail_all(why, error_of);
+        fail_all(why, failure_of);
     }
     void lost(std::string const& why) {
-        lost(why, [](Segment const&) { return std::string(); });
+        lost(why, [](Segment const&) { return failure{}; });
     }
 
-    /// Every batch in flight fails with `why` (unless it failed already: `error_of(segment)`
-    /// gives that failure, or an empty string).
-    template <class ErrorOf>
-    void fail_all(std::string const& why, ErrorOf&& error_of) {
+    /// How a batch failed: its message, and whether the connection ended it.
+    struct failure {
+        std::string message;
+        bool lost = false;
+    };
+
+    /// Every batch in flight fails with `why`, as lost, unless it had failed already:
+    /// `failure_of(segment)` gives that failure, or an empty message.
+    template <class FailureOf>
+    void fail_all(std::string const& why, FailureOf&& failure_of) {
         for (auto& s : segments_) {
-            std::string e = error_of(s);
-            file(s.number, Answer{}, e.empty() ? why : std::move(e));
+            failure f = failure_of(s);
+            if (f.message.empty()) f = {why, true};
+            file(s.number, {Answer{}, std::move(f.message), f.lost});
         }
         segments_.clear();
     }
     void fail_all(std::string const& why) {
-        fail_all(why, [](Segment const&) { return std::string(); });
+        fail_all(why, [](Segment const&) { return failure{}; });
     }
 
     /// The connection was opened again.
@@ -91,10 +99,11 @@ public:
     [[nodiscard]] bool answered(std::uint64_t n) const { return answers_.count(n) != 0; }
 
     /// The answer of the batch numbered `n`; throws the store's error with the message of its
-    /// failure, if it failed.
+    /// failure, if it failed (`Lost` if the connection was lost or reopened first).
     Answer take(std::uint64_t n) {
         auto node = answers_.extract(n);
         if (!node) throw Error(store_ + ": no answer numbered " + std::to_string(n));
+        if (node.mapped().lost) throw Lost(node.mapped().error);
         if (!node.mapped().error.empty()) throw Error(node.mapped().error);
         return std::move(node.mapped().answer);
     }
@@ -107,15 +116,16 @@ public:
 private:
     struct filed {
         Answer answer;
-        std::string error;
+        std::string error; ///< Empty unless the batch failed.
+        bool lost = false; ///< It failed because the connection was lost or reopened.
     };
 
-    void file(std::uint64_t n, Answer answer, std::string error) {
+    void file(std::uint64_t n, filed f) {
         if (auto it = std::find(abandoned_.begin(), abandoned_.end(), n); it != abandoned_.end()) {
             abandoned_.erase(it);
             return;
         }
-        answers_[n] = {std::move(answer), std::move(error)};
+        answers_[n] = std::move(f);
     }
 
     std::string store_;

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 
@@ -26,6 +27,13 @@ public:
 
 /// A lookup found no row for a key, where the operation's result is not a `std::optional`.
 class not_found : public error {
+public:
+    using error::error;
+};
+
+/// The connection to PostgreSQL was lost (or reopened) while the batch was in flight, or is down:
+/// unlike a failed command, the same batch may succeed once the connection is back.
+class connection_lost : public error {
 public:
     using error::error;
 };
@@ -131,7 +139,12 @@ public:
             case PGRES_PIPELINE_ABORTED: // a command before it failed: that error is kept
                 break;
             default:
-                if (s.error.empty()) s.error = "batch::postgres: " + trimmed(PQresultErrorMessage(r.get()));
+                if (s.error.empty()) {
+                    s.error = "batch::postgres: " + trimmed(PQresultErrorMessage(r.get()));
+                    char const* severity = PQresultErrorField(r.get(), PG_DIAG_SEVERITY_NONLOCALIZED);
+                    s.fatal =
+                        severity && (std::string_view(severity) == "FATAL" || std::string_view(severity) == "PANIC");
+                }
                 if (!s.unprepare.empty() && s.commands == 2) statements_.erase(s.unprepare);
                 if (PQstatus(native_) != CONNECTION_OK) {
                     lost(s.error);
@@ -160,6 +173,7 @@ private:
         std::string unprepare; ///< The statement to forget if its preparation fails.
         detail::result_ptr answer{};
         std::string error{};
+        bool fatal = false; ///< The server ended the connection with this error.
     };
 
     static std::string trimmed(std::string m) {
@@ -193,16 +207,17 @@ private:
         throw error(why);
     }
 
-    // A batch whose query failed already keeps the server's message for that failure.
-    static std::string error_of(segment const& s) { return s.error; }
-    void lost(std::string const& why) { batches_.lost(why, error_of); }
-    void fail_all(std::string const& why) { batches_.fail_all(why, error_of); }
+    // A batch whose query failed already keeps the server's message for that failure; one that
+    // the server ended with its connection (a FATAL error, such as at shutdown) counts as lost.
+    static auto failure_of(segment const& s) { return decltype(batches_)::failure{s.error, s.fatal}; }
+    void lost(std::string const& why) { batches_.lost(why, failure_of); }
+    void fail_all(std::string const& why) { batches_.fail_all(why, failure_of); }
 
     std::string conninfo_;
     PGconn* native_ = nullptr;
     bool flushing_ = false;
     std::unordered_map<std::string, std::string> statements_; ///< SQL to its statement's name.
-    stores::detail::pipeline<segment, detail::result_ptr, error> batches_;
+    stores::detail::pipeline<segment, detail::result_ptr, error, connection_lost> batches_;
 };
 
 } // namespace batch::postgres

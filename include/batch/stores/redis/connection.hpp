@@ -38,6 +38,13 @@ public:
     using error::error;
 };
 
+/// The connection to Redis was lost (or reopened) while the batch was in flight, or is down:
+/// unlike a failed command, the same batch may succeed once the connection is back.
+class connection_lost : public error {
+public:
+    using error::error;
+};
+
 namespace detail {
 
 struct reply_deleter {
@@ -187,7 +194,7 @@ private:
     int port_;
     std::unique_ptr<redisContext, detail::context_deleter> context_;
     bool writing_ = false;
-    stores::detail::pipeline<segment, std::vector<detail::reply_ptr>, error> batches_;
+    stores::detail::pipeline<segment, std::vector<detail::reply_ptr>, error, connection_lost> batches_;
 };
 
 } // namespace batch::redis

@@ -160,7 +160,7 @@ public:
     [[nodiscard]] bool answered(std::uint64_t n) const { return batches_.answered(n); }
 
     /// The answer numbered `n`; throws `batch::postgres::error` with the server's message if its
-    /// query failed.
+    /// query failed, `batch::postgres::connection_lost` if the connection ended it.
     detail::result_ptr take(std::uint64_t n) { return batches_.take(n); }
 
     /// The answer numbered `n` will be dropped when it comes.
@@ -203,7 +203,10 @@ private:
     std::uint64_t fail_send(std::string const& sql) {
         statements_.erase(sql);
         std::string const why = detail::message_of(native_);
-        if (PQstatus(native_) != CONNECTION_OK) lost(why);
+        if (PQstatus(native_) != CONNECTION_OK) {
+            lost(why);
+            throw connection_lost(why);
+        }
         throw error(why);
     }
 

@@ -140,7 +140,8 @@ public:
     /// True once the replies numbered `n` are filed (or their batch failed).
     [[nodiscard]] bool answered(std::uint64_t n) const { return batches_.answered(n); }
 
-    /// The replies numbered `n`, in command order; throws if the connection failed first.
+    /// The replies numbered `n`, in command order; throws `batch::redis::connection_lost` if the
+    /// connection was lost (or reopened) first.
     std::vector<detail::reply_ptr> take(std::uint64_t n) { return batches_.take(n); }
 
     /// The replies numbered `n` will be dropped when they come.

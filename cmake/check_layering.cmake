@@ -6,11 +6,13 @@
 #   run         batch/detail/run/       scheduling, buckets, generators and yields
 #   executor    batch/detail/executor/  an executor's jobs: dispatch, delivery, the asynchronous
 #                                       round, observation, cache control, misuse reports
+#               batch/detail/serve/     serving many requests: tickets, forwarders, the hubs that
+#                                       merge their batches (for batch/asio/loop.hpp)
 #   components  every other header      the public components and the optional parts
 # Run with cmake -P by the test `layering`.
 cmake_minimum_required(VERSION 3.25)
-set(floor_folders detail/base/ detail/checks/ detail/run/ detail/executor/)
-set(floor_of_folder 0 1 2 3)
+set(floor_folders detail/base/ detail/checks/ detail/run/ detail/executor/ detail/serve/)
+set(floor_of_folder 0 1 2 3 3)
 set(vocabulary async_batcher.hpp batcher.hpp cache.hpp error.hpp observer.hpp operation.hpp operation_set.hpp
     outcome.hpp stats.hpp unit.hpp)
 set(names base vocabulary run executor components)

@@ -33,6 +33,11 @@ struct flight {
 /// Stands for the flights of an operation type whose batcher is not asynchronous.
 struct no_flights {};
 
+/// True for a pending batch that waits on no descriptor of its own: something else (a loop
+/// serving many requests, `batch::asio::loop`) completes it and wakes its run.
+template <class Pending>
+concept completed_elsewhere = Pending::completed_elsewhere;
+
 /// The asynchronous batches in flight in the current round: a list per operation type (a
 /// `std::vector<flight<...>>`, or `no_flights` where the batcher is not asynchronous). What to
 /// do with a batch that has ended is the executor's: `finish(flight, error)` delivers its
@@ -58,6 +63,7 @@ public:
         each([&](auto const& list) {
             for (auto const& f : list) {
                 io_interest const want = f.pending.interest();
+                if (want.fd < 0) continue; // completed elsewhere
                 auto const same_fd = [&](io_interest const& w) { return w.fd == want.fd; };
                 if (auto it = std::find_if(out.begin(), out.end(), same_fd); it != out.end()) {
                     it->events = static_cast<short>(it->events | want.events);
@@ -74,6 +80,7 @@ public:
         each([&](auto& list) {
             end_where(list, finish, [](auto& f) -> verdict {
                 if (f.pending.done()) return std::exception_ptr();
+                if constexpr (completed_elsewhere<decltype(f.pending)>) return std::nullopt;
                 if (f.pending.interest().fd < 0) {
                     return std::make_exception_ptr(batcher_error(
                         "batch: an asynchronous batch is not done and waits on no descriptor; interest() must "

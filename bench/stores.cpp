@@ -1,17 +1,34 @@
-// W2, spouses, against real servers: the demo's program (examples/spouses: names in PostgreSQL,
-// spouse ids in Redis) for N users at once, naive (one query per item), batched with plain
-// batchers (which block: each round waits for PostgreSQL, then Redis), and batched with the
-// asynchronous store batchers (each round waits for both at once). The servers are found
-// through BATCH_POSTGRES and BATCH_REDIS: bench/run-stores starts a pair and runs this.
+// Against real servers, with the demo's program (examples/spouses: names in PostgreSQL, spouse
+// ids in Redis). The servers are found through BATCH_POSTGRES and BATCH_REDIS: bench/run-stores
+// (or scripts/stores -- BINARY ARGS...) starts a pair around the run.
+//
+// W2, spouses: N users in one run, naive (one query per item), batched with plain batchers
+// (which block: each round waits for PostgreSQL, then Redis), and batched with the asynchronous
+// store batchers (each round waits for both at once).
+//
+// W7, a service: N requests arrive at once, each the program for one user (two stores, two
+// dependent rounds), served on one thread: `loop` on a batch::asio::loop (the batches of all
+// requests merged), `per_request` on the same loop and connections with each request's batches
+// sent as they are (what one executor per request sends), `naive` one request after another
+// with one query per item. Reported: requests per second, and each request's latency from its
+// arrival to its completion (p50, p99).
+#include <utility>
+
 #include "blocking.hpp"
 
 #include "graph.hpp"
 #include "program.hpp"
 #include "servers.hpp"
 
-#include <benchmark/benchmark.h>
+#include <batch/asio/loop.hpp>
 
+#include <benchmark/benchmark.h>
+#include <boost/asio/io_context.hpp>
+
+#include <algorithm>
+#include <chrono>
 #include <cstdint>
+#include <exception>
 #include <cstdlib>
 #include <memory>
 #include <stdexcept>
@@ -89,7 +106,100 @@ void naive(benchmark::State& state) {
     report(state, queries, 0);
 }
 
+using bench_clock = std::chrono::steady_clock;
+
+/// Latencies of requests that all arrived at `start`, in milliseconds.
+struct latencies {
+    std::vector<double> ms;
+
+    void add(bench_clock::time_point start) {
+        ms.push_back(std::chrono::duration<double, std::milli>(bench_clock::now() - start).count());
+    }
+
+    double percentile(double p) {
+        if (ms.empty()) return 0;
+        auto const at = ms.begin() + static_cast<std::ptrdiff_t>(p * static_cast<double>(ms.size() - 1));
+        std::nth_element(ms.begin(), at, ms.end());
+        return *at;
+    }
+};
+
+/// Requests per second over the wall-clock time of the timed iterations (the benchmarks do not
+/// use UseRealTime, which would add "/real_time" to their names), and the latency percentiles.
+void report_service(benchmark::State& state, latencies& l, double queries, bench_clock::duration wall) {
+    auto const n = static_cast<double>(state.range(0));
+    double const seconds = std::chrono::duration<double>(wall).count();
+    state.counters["requests_per_second"] = static_cast<double>(state.iterations()) * n / seconds;
+    state.counters["p50_ms"] = l.percentile(0.50);
+    state.counters["p99_ms"] = l.percentile(0.99);
+    state.counters["queries"] = queries / static_cast<double>(state.iterations());
+}
+
+/// W7 on a loop: all N requests submitted, then the loop runs until every one has completed.
+void service_loop(benchmark::State& state, bool across_requests) {
+    auto& s = servers::get();
+    auto const n = state.range(0);
+    boost::asio::io_context io;
+    auto loop = batch::asio::make_loop<ops>(io, postgres_names(s.pg), redis_spouses(s.rd));
+    loop.batch_across_requests(across_requests);
+    latencies l;
+    std::int64_t wrong = 0;
+    auto const serve = [&] {
+        auto const start = bench_clock::now();
+        for (std::int64_t id = 1; id <= n; ++id) {
+            loop.async_run(gen_spouses(id), [&, start, id](std::exception_ptr e, couple const& c) {
+                l.add(start);
+                if (e || c.first.id != id) ++wrong;
+            });
+        }
+        io.restart();
+        io.run();
+    };
+    serve(); // connections and prepared statements warm up
+    l.ms.clear();
+    std::size_t const before = loop.stats().batches;
+    bench_clock::duration wall{};
+    for (auto _ : state) {
+        auto const start = bench_clock::now();
+        serve();
+        wall += bench_clock::now() - start;
+    }
+    if (wrong != 0) state.SkipWithError("wrong result");
+    report_service(state, l, static_cast<double>(loop.stats().batches - before), wall);
+}
+
+/// W7 naive: the N requests one after another, one query per item.
+void service_naive(benchmark::State& state) {
+    auto& s = servers::get();
+    both_clients client{s.names, s.spouses};
+    auto const n = state.range(0);
+    latencies l;
+    std::size_t const before = s.names.queries + s.spouses.queries;
+    bench_clock::duration wall{};
+    for (auto _ : state) {
+        auto const start = bench_clock::now();
+        for (std::int64_t id = 1; id <= n; ++id) {
+            benchmark::DoNotOptimize(naive_spouses(client, id));
+            l.add(start);
+        }
+        wall += bench_clock::now() - start;
+    }
+    report_service(state, l, static_cast<double>(s.names.queries + s.spouses.queries - before), wall);
+}
+
 [[maybe_unused]] bool const registered = [] {
+    for (std::int64_t n : {1'000, 10'000}) {
+        benchmark::RegisterBenchmark("W7_service/loop", [](benchmark::State& state) { service_loop(state, true); })
+            ->Arg(n)
+            ->Unit(benchmark::kMillisecond);
+        benchmark::RegisterBenchmark("W7_service/per_request",
+                                     [](benchmark::State& state) { service_loop(state, false); })
+            ->Arg(n)
+            ->Unit(benchmark::kMillisecond);
+        benchmark::RegisterBenchmark("W7_service/naive", service_naive)
+            ->Arg(n)
+            ->Unit(benchmark::kMillisecond);
+    }
     for (std::int64_t n : {1'000, 10'000}) {
         benchmark::RegisterBenchmark("W2_stores/naive", naive)->Arg(n)->UseRealTime()->Unit(benchmark::kMillisecond);
         benchmark::RegisterBenchmark("W2_stores/plain",

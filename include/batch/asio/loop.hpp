@@ -138,6 +138,9 @@ public:
         return std::get<ops_t::template index_of<Op>>(hubs_);
     }
 
+    /// See `loop::batch_across_requests`.
+    void across_requests(bool on) noexcept { across_requests_ = on; }
+
     loop_stats stats() const noexcept {
         loop_stats s = requests_;
         s.batches = counts_.batches;
@@ -303,7 +306,7 @@ private:
         each_hub([&](auto& h) {
             if (!h.queued()) return;
             sent = true;
-            h.flush(counts_);
+            h.flush(counts_, across_requests_);
         });
         if (sent) ++requests_.turns;
         each_hub([](auto& h) {
@@ -415,6 +418,7 @@ private:
     serve::hub_counts counts_;
     bool turn_posted_ = false;
     bool stopped_ = false;
+    bool across_requests_ = true;
 };
 
 } // namespace detail
@@ -476,6 +480,11 @@ public:
         return boost::asio::async_initiate<CompletionToken, signature>(std::move(initiate), token,
                                                                        item_t(std::forward<Yielded>(x)));
     }
+
+    /// Whether the operations of different requests share batcher calls (the default), or each
+    /// request's batches are sent as they are, as with one executor per request: for comparing
+    /// the two on the same connections. Set it on the loop's thread, or when `io` is not running.
+    void batch_across_requests(bool on) noexcept { core_->across_requests(on); }
 
     /// What the loop has done so far. Read it on the loop's thread, or when `io` is not running.
     [[nodiscard]] loop_stats stats() const noexcept { return core_->stats(); }

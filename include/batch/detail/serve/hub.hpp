@@ -147,10 +147,23 @@ public:
 
     /// Sends what the turn queued: one call per key and chunk. A plain batcher answers at once;
     /// an asynchronous one later, through `ready` and `settle`.
-    void flush(hub_counts& counts) {
+    /// With `across_requests` false, each request's part is sent as a call of its own (what
+    /// one executor per request sends: for comparison).
+    void flush(hub_counts& counts, bool across_requests = true) {
         auto groups = std::move(queued_);
         queued_.clear();
-        for (auto& g : groups) send(std::move(g), counts);
+        for (auto& g : groups) {
+            if (across_requests || g.entries.size() == 1) {
+                send(std::move(g), counts);
+                continue;
+            }
+            for (auto& e : g.entries) {
+                group alone{g.key, {}, {}};
+                for (std::size_t i = e.first; i < e.first + e.count; ++i) alone.ops.push_back(std::move(g.ops[i]));
+                alone.entries.push_back({std::move(e.ticket), 0, e.count});
+                send(std::move(alone), counts);
+            }
+        }
     }
 
     /// Ends the asynchronous calls that are done (or cannot go on).

@@ -68,7 +68,10 @@ public:
                 if (round_open_) { // the round ends when its last batch is in
                     if constexpr (host_t::asynchronous) {
                         run_.host.settle_io();
-                        if (run_.host.io_pending()) return false;
+                        if (run_.host.io_pending()) {
+                            if (!completes_in_order() || !resume_early()) return false;
+                            continue;
+                        }
                     }
                     if constexpr (host_t::observed) run_.host.round_ended();
                     round_open_ = false;
@@ -143,6 +146,32 @@ public:
     }
 
 private:
+    // True when the executor resumes generators in completion order (`batch::scheduling`).
+    [[nodiscard]] bool completes_in_order() const noexcept {
+        if constexpr (requires { run_.host.schedule(); }) {
+            return run_.host.schedule() == scheduling::completion_order;
+        } else {
+            return false;
+        }
+    }
+
+    // Completion order: the generators that the batches in so far answered resume now, and what
+    // they yield is dispatched at once, as a round of its own, while the other batches are in
+    // flight. False when nothing new was yielded.
+    bool resume_early() {
+        auto& ctx = run_.host.run_context();
+        [[maybe_unused]] clock::time_point resumed{};
+        if constexpr (host_t::observed) resumed = clock::now();
+        ctx.drain();
+        if (ctx.fatal()) std::rethrow_exception(ctx.fatal());
+        if (ctx.idle()) return false;
+        if constexpr (host_t::observed) run_.host.round_ended();
+        ctx.begin_round(false);
+        if constexpr (host_t::observed) run_.host.round_began(resumed);
+        run_.host.dispatch_round();
+        return true;
+    }
+
     // The run of the executor, from its start to its end, whichever way it ends. Declared
     // before the root, so that it ends after the root (and every generator the root owns) is
     // gone: batches in flight, pending operations, batcher drivers and shared generators go last.

@@ -51,6 +51,17 @@ concept async_batcher_for = operation<Op> && requires(Batcher& b, std::span<Op c
     { b.submit(ops) } -> pending_batch;
 };
 
+/// How a run with asynchronous batches in flight proceeds when some have answered and others
+/// have not:
+/// - `rounds` (the default): the round ends when its last batch is in; then every generator the
+///   round answered resumes, and what they yield is dispatched as the next round;
+/// - `completion_order` (Haxl 2's idea): a generator resumes as soon as the batches it waits on
+///   are in, and what it yields is dispatched at once, while slower batches are still in flight.
+/// Results are the same either way; with `completion_order`, a chain that alternates between a
+/// slow and a fast store does not wait for the slow one at every step, but the number of
+/// batcher calls may grow (operations that would have met in one round are sent apart).
+enum class scheduling { rounds, completion_order };
+
 namespace detail {
 
 template <class Batcher, class Op>

@@ -59,6 +59,11 @@ public:
         return io::run_blocking(*this, std::forward<Yielded>(x));
     }
 
+    /// How runs proceed while some asynchronous batches are in and others are not (see
+    /// `batch::scheduling`): `scheduling::rounds` by default. Set it between runs.
+    void set_scheduling(scheduling s) noexcept { host_.schedule(s); }
+    [[nodiscard]] scheduling scheduling_mode() const noexcept { return host_.schedule(); }
+
     /// Counters of the last run.
     [[nodiscard]] run_stats const& stats() const noexcept { return host_.run_context().stats(); }
 

@@ -141,6 +141,9 @@ public:
     /// See `loop::batch_across_requests`.
     void across_requests(bool on) noexcept { across_requests_ = on; }
 
+    /// See `loop::set_scheduling`.
+    void schedule(scheduling s) noexcept { scheduling_ = s; }
+
     loop_stats stats() const noexcept {
         loop_stats s = requests_;
         s.batches = counts_.batches;
@@ -264,6 +267,7 @@ private:
     void begin(Handler handler, Item item) {
         ++requests_.requests;
         slot& s = take_slot();
+        s.executor().set_scheduling(scheduling_);
         s.current = std::make_unique<request<Yielded, Handler>>(s, std::move(handler), std::move(item), strand_, requests_);
         make_runnable(s);
     }
@@ -419,6 +423,7 @@ private:
     bool turn_posted_ = false;
     bool stopped_ = false;
     bool across_requests_ = true;
+    scheduling scheduling_ = scheduling::rounds;
 };
 
 } // namespace detail
@@ -485,6 +490,13 @@ public:
     /// request's batches are sent as they are, as with one executor per request: for comparing
     /// the two on the same connections. Set it on the loop's thread, or when `io` is not running.
     void batch_across_requests(bool on) noexcept { core_->across_requests(on); }
+
+    /// How each request proceeds while some of its batches are in and others are not (see
+    /// `batch::scheduling`; `rounds` by default): with `completion_order`, a request resumes
+    /// its generators as soon as the batches they wait on are in. Requests always resume as
+    /// soon as their own batches are in, whatever other requests wait for. Set it on the
+    /// loop's thread, or when `io` is not running; requests started later use it.
+    void set_scheduling(scheduling s) noexcept { core_->schedule(s); }
 
     /// What the loop has done so far. Read it on the loop's thread, or when `io` is not running.
     [[nodiscard]] loop_stats stats() const noexcept { return core_->stats(); }

@@ -73,6 +73,8 @@ public:
     }
 
     // The asynchronous round (for an asynchronous executor only).
+    [[nodiscard]] scheduling schedule() const noexcept { return scheduling_; }
+    void schedule(scheduling s) noexcept { scheduling_ = s; }
     [[nodiscard]] bool io_pending() const noexcept { return async_.pending(); }
     void settle_io() { async_.settle(finisher()); }
     void collect_waits(std::vector<io_interest>& out) const { async_.collect_waits(out); }
@@ -222,6 +224,7 @@ private:
     [[no_unique_address]] std::conditional_t<asynchronous, async_round<set, ops_t>, no_round> async_;
     [[no_unique_address]] std::conditional_t<observed, observation, no_observation> observation_;
     std::size_t last_ = 0;
+    scheduling scheduling_ = scheduling::rounds;
 };
 
 } // namespace batch::detail

@@ -398,3 +398,18 @@ BOOST_AUTO_TEST_CASE(a_batch_past_its_batchers_timeout_fails_with_the_operation_
         BOOST_TEST(r.errors[i].find("get_user") != std::string::npos);
     }
 }
+
+BOOST_AUTO_TEST_CASE(a_later_request_on_a_reused_executor_finds_no_earlier_requests_cache) {
+    boost::asio::io_context io;
+    counting_lookups lookups;
+    auto loop = batch::asio::make_loop<more_ops>(io, lookups, row_batcher{});
+    results r(2);
+    loop.async_run(look(5), [&](std::exception_ptr e, int v) {
+        r.handler(0)(e, v);
+        loop.async_run(look(5), r.handler(1)); // after the first has ended: its executor is free
+    });
+    io.run();
+    BOOST_TEST(r.values[0].value_or(-1) == 1);
+    BOOST_TEST(r.values[1].value_or(-1) == 2); // sent again, not served from the first's cache
+    BOOST_TEST(lookups.log->calls.size() == 2u);
+}

@@ -267,6 +267,7 @@ private:
     void begin(Handler handler, Item item) {
         ++requests_.requests;
         slot& s = take_slot();
+        s.executor().clear_cache(); // what an earlier request on this executor cached is not this one's
         s.executor().set_scheduling(scheduling_);
         s.current = std::make_unique<request<Yielded, Handler>>(s, std::move(handler), std::move(item), strand_, requests_);
         make_runnable(s);

@@ -28,8 +28,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
-#include <exception>
 #include <cstdlib>
+#include <exception>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -196,9 +196,7 @@ void service_naive(benchmark::State& state) {
                                      [](benchmark::State& state) { service_loop(state, false); })
             ->Arg(n)
             ->Unit(benchmark::kMillisecond);
-        benchmark::RegisterBenchmark("W7_service/naive", service_naive)
-            ->Arg(n)
-            ->Unit(benchmark::kMillisecond);
+        benchmark::RegisterBenchmark("W7_service/naive", service_naive)->Arg(n)->Unit(benchmark::kMillisecond);
     }
     for (std::int64_t n : {1'000, 10'000}) {
         benchmark::RegisterBenchmark("W2_stores/naive", naive)->Arg(n)->UseRealTime()->Unit(benchmark::kMillisecond);

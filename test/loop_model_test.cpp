@@ -136,7 +136,9 @@ std::size_t run_groups(Loop& loop, boost::asio::io_context& io, unsigned& seed, 
                 BOOST_ERROR("group from seed " << group_seed << " (rerun with BATCH_MODEL_SEED=" << group_seed
                                                << "), program seed " << group[i]->seed << ": expected "
                                                << (want.failed ? "failure " : "value ") << want.value << ", got "
-                                               << (!got[i] ? "nothing" : got[i]->failed ? "failure " : "value ")
+                                               << (!got[i]          ? "nothing"
+                                                   : got[i]->failed ? "failure "
+                                                                    : "value ")
                                                << (got[i] ? got[i]->value : 0) << "\n"
                                                << model::describe(group[i]->p));
                 return checked;

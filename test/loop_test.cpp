@@ -335,8 +335,8 @@ namespace {
 
 using store_ops = batch::operations<get_user, get_spouse>;
 using store_loop_t = decltype(batch::asio::make_loop<store_ops>(std::declval<boost::asio::io_context&>(),
-                                                                 std::declval<test::store_batcher<get_user>>(),
-                                                                 std::declval<test::store_batcher<get_spouse>>()));
+                                                                std::declval<test::store_batcher<get_user>>(),
+                                                                std::declval<test::store_batcher<get_spouse>>()));
 
 /// Two rounds against the socket stores, whose answer is 2 * key: 2id + 2id + 4id.
 gen<int> store_couple(int id) {
@@ -387,8 +387,8 @@ BOOST_AUTO_TEST_CASE(a_request_submitted_while_a_batch_is_in_flight_is_answered_
 BOOST_AUTO_TEST_CASE(a_batch_past_its_batchers_timeout_fails_with_the_operation_type_named) {
     test::socket_store users(200ms), spouses(1ms);
     boost::asio::io_context io;
-    auto loop = batch::asio::make_loop<store_ops>(
-        io, test::store_batcher<get_user>(users, "users", nullptr, 20ms), test::store_batcher<get_spouse>(spouses, "spouses"));
+    auto loop = batch::asio::make_loop<store_ops>(io, test::store_batcher<get_user>(users, "users", nullptr, 20ms),
+                                                  test::store_batcher<get_spouse>(spouses, "spouses"));
     results r(2);
     loop.async_run(store_couple(1), r.handler(0));
     loop.async_run(store_couple(2), r.handler(1));

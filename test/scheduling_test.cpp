@@ -51,7 +51,9 @@ gen<int> chain(int key, bool slow_first) {
 }
 
 /// Two chains at once: one starts with the slow store, the other with the fast one.
-gen<std::tuple<int, int>> both_chains(int key) { co_return co_yield hana::make_tuple(chain(key, true), chain(key, false)); }
+gen<std::tuple<int, int>> both_chains(int key) {
+    co_return co_yield hana::make_tuple(chain(key, true), chain(key, false));
+}
 
 /// What the chains give: each answer is 2 * key, so each step adds one.
 constexpr int expected = 7 + 4;

@@ -60,8 +60,8 @@ namespace serve = batch::detail::serve;
 
 template <class Set, class Op, bool = Set::ok>
 struct hub_for {
-    using type = serve::hub<Op, typename Set::template batcher_t<Op>, Set::template kind<Op>,
-                            Set::template max_batch_size<Op>>;
+    using type =
+        serve::hub<Op, typename Set::template batcher_t<Op>, Set::template kind<Op>, Set::template max_batch_size<Op>>;
 };
 template <class Set, class Op>
 struct hub_for<Set, Op, false> {
@@ -158,10 +158,10 @@ public:
     /// Starts a request on the loop's strand.
     template <class Yielded, class Handler, class Item>
     void start(Handler handler, Item item) {
-        asio::post(strand_, [self = this->shared_from_this(), handler = std::move(handler),
-                             item = std::move(item)]() mutable {
-            self->template begin<Yielded>(std::move(handler), std::move(item));
-        });
+        asio::post(strand_,
+                   [self = this->shared_from_this(), handler = std::move(handler), item = std::move(item)]() mutable {
+                       self->template begin<Yielded>(std::move(handler), std::move(item));
+                   });
     }
 
     /// The loop is going away: every request still running ends with `batch::usage_error`.
@@ -188,8 +188,8 @@ private:
         template <class Item>
         request(slot& s, Handler handler, Item&& item, asio::strand<asio::io_context::executor_type> const& strand,
                 loop_stats& stats)
-            : handler_(std::move(handler)), work_(asio::make_work_guard(asio::get_associated_executor(handler_, strand))),
-              stats_(&stats) {
+            : handler_(std::move(handler)),
+              work_(asio::make_work_guard(asio::get_associated_executor(handler_, strand))), stats_(&stats) {
             try {
                 run_.emplace(s.executor(), std::forward<Yielded>(unwrap(item)));
             } catch (...) {
@@ -269,7 +269,8 @@ private:
         slot& s = take_slot();
         s.executor().clear_cache(); // what an earlier request on this executor cached is not this one's
         s.executor().set_scheduling(scheduling_);
-        s.current = std::make_unique<request<Yielded, Handler>>(s, std::move(handler), std::move(item), strand_, requests_);
+        s.current =
+            std::make_unique<request<Yielded, Handler>>(s, std::move(handler), std::move(item), strand_, requests_);
         make_runnable(s);
     }
 

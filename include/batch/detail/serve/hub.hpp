@@ -168,15 +168,16 @@ public:
 
     /// Ends the asynchronous calls that are done (or cannot go on).
     void settle() {
-        if constexpr (asynchronous) end_where([](flight& f) -> verdict {
-            if (f.pending.done()) return std::exception_ptr();
-            if (f.pending.interest().fd < 0) {
-                return std::make_exception_ptr(
-                    batcher_error("batch: an asynchronous batch is not done and waits on no descriptor; interest() "
-                                  "must name a descriptor until done() is true"));
-            }
-            return std::nullopt;
-        });
+        if constexpr (asynchronous)
+            end_where([](flight& f) -> verdict {
+                if (f.pending.done()) return std::exception_ptr();
+                if (f.pending.interest().fd < 0) {
+                    return std::make_exception_ptr(
+                        batcher_error("batch: an asynchronous batch is not done and waits on no descriptor; interest() "
+                                      "must name a descriptor until done() is true"));
+                }
+                return std::nullopt;
+            });
     }
 
     /// What the calls in flight wait for, merged into `out` (one entry per descriptor).
@@ -197,16 +198,17 @@ public:
 
     /// `fd` is ready with `revents`: the calls waiting on it advance; those done end.
     void ready(int fd, short revents) {
-        if constexpr (asynchronous) end_where([&](flight& f) -> verdict {
-            if (f.pending.interest().fd != fd) return std::nullopt;
-            try {
-                f.pending.advance(revents);
-            } catch (...) {
-                return std::current_exception();
-            }
-            if (f.pending.done()) return std::exception_ptr();
-            return std::nullopt;
-        });
+        if constexpr (asynchronous)
+            end_where([&](flight& f) -> verdict {
+                if (f.pending.interest().fd != fd) return std::nullopt;
+                try {
+                    f.pending.advance(revents);
+                } catch (...) {
+                    return std::current_exception();
+                }
+                if (f.pending.done()) return std::exception_ptr();
+                return std::nullopt;
+            });
     }
 
     /// The earliest deadline of a call in flight, if one has one.
@@ -220,13 +222,15 @@ public:
 
     /// Cancels the calls past their deadline; their operations fail with `batch::timeout_error`.
     void expire(clock::time_point now) {
-        if constexpr (asynchronous) end_where([&](flight& f) -> verdict {
-            if (f.deadline > now) return std::nullopt;
-            batch::detail::cancel(f.pending);
-            return std::make_exception_ptr(timeout_error(
-                "batch: a batch of " + std::to_string(f.end - f.begin) + " operations of type "
-                + std::string(type_name_v<Op>) + " did not finish within its batcher's timeout(); it was cancelled"));
-        });
+        if constexpr (asynchronous)
+            end_where([&](flight& f) -> verdict {
+                if (f.deadline > now) return std::nullopt;
+                batch::detail::cancel(f.pending);
+                return std::make_exception_ptr(
+                    timeout_error("batch: a batch of " + std::to_string(f.end - f.begin) + " operations of type "
+                                  + std::string(type_name_v<Op>)
+                                  + " did not finish within its batcher's timeout(); it was cancelled"));
+            });
     }
 
     /// Cancels every call in flight and fails what waits on them with `e` (the loop stops).
@@ -288,7 +292,8 @@ private:
 
     // The parts of requests that gave up before their operations were sent are not sent.
     static void drop_abandoned(group& g) {
-        bool const any = std::any_of(g.entries.begin(), g.entries.end(), [](entry const& e) { return !e.ticket->owner; });
+        bool const any =
+            std::any_of(g.entries.begin(), g.entries.end(), [](entry const& e) { return !e.ticket->owner; });
         if (!any) return;
         std::vector<Op> ops;
         std::vector<entry> entries;

@@ -9,8 +9,10 @@
 #include <batch/async_batcher.hpp>
 #include <batch/detail/base/traits.hpp>
 #include <batch/outcome.hpp>
+#include <batch/stores/reconnection.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <exception>
@@ -36,6 +38,26 @@ public:
     /// Throws the store's error if the connection was lost, naming the fix.
     void check_usable() const {
         if (broken_) throw Lost(lost_ + " (call reconnect() on the connection)");
+    }
+
+    /// Before a batch is sent on a lost connection: opens it again with `open()` as `policy`
+    /// says, or throws `Lost` naming why it is down and when the next attempt comes. `open`
+    /// throws the store's error when it cannot connect.
+    template <class Open>
+    void revive(reconnection const& policy, Open&& open) {
+        if (!broken_) return;
+        if (!policy.automatic) check_usable();
+        auto const now = std::chrono::steady_clock::now();
+        if (now < next_attempt_) throw Lost(lost_ + "; reconnecting " + in(next_attempt_ - now));
+        try {
+            open();
+        } catch (Error const& e) {
+            delay_ = delay_ == delay_.zero() ? policy.first_delay : std::min(2 * delay_, policy.longest_delay);
+            next_attempt_ = now + delay_;
+            lost_ = e.what();
+            throw Lost(lost_ + "; reconnecting " + in(delay_));
+        }
+        delay_ = delay_.zero();
     }
 
     /// A batch was sent: its segment, numbered; returns its number.
@@ -114,6 +136,11 @@ public:
     }
 
 private:
+    static std::string in(std::chrono::steady_clock::duration d) {
+        auto const ms = std::chrono::ceil<std::chrono::milliseconds>(d).count();
+        return "in " + std::to_string(ms) + " ms";
+    }
+
     struct filed {
         Answer answer;
         std::string error; ///< Empty unless the batch failed.
@@ -131,7 +158,9 @@ private:
     std::string store_;
     std::string lost_;
     bool broken_ = false;
-    std::deque<Segment> segments_; ///< Sent, in order, not yet complete.
+    std::chrono::steady_clock::time_point next_attempt_{}; ///< No reconnection before this.
+    std::chrono::milliseconds delay_{};                    ///< After the last failed attempt, if any.
+    std::deque<Segment> segments_;                         ///< Sent, in order, not yet complete.
     std::map<std::uint64_t, filed> answers_;
     std::vector<std::uint64_t> abandoned_;
     std::uint64_t next_ = 0;

@@ -6,6 +6,7 @@
 #include <batch/async_batcher.hpp>
 #include <batch/error.hpp>
 #include <batch/stores/detail/pipeline.hpp>
+#include <batch/stores/reconnection.hpp>
 
 #include <libpq-fe.h>
 #include <poll.h>
@@ -53,16 +54,23 @@ inline std::string message_of(PGconn* c) {
 
 } // namespace detail
 
+/// How a lost connection comes back (see `batch::stores::reconnection`).
+using reconnection = stores::reconnection;
+
 /// A connection to PostgreSQL in libpq's pipeline mode, non-blocking: the queries of a round's
 /// batches are sent one after another without waiting, each followed by its own sync (so a
 /// failing query fails only its batch), and their answers come back in order. Statements are
-/// prepared once per connection. Shared by any number of batchers of one executor; it must
-/// outlive them. A lost connection fails the batches in flight with the server's message; it
-/// is not reopened silently: call `reconnect()`.
+/// prepared once per connection. Shared by any number of batchers; it must outlive them. A
+/// lost connection fails the batches in flight with the server's message
+/// (`batch::postgres::connection_lost`); the next batch opens it again, as `policy` says (by
+/// default at once, then with a growing delay while the server stays down).
 class connection {
 public:
     /// Connects (blocking, once) with a libpq connection string; throws `batch::postgres::error`.
-    explicit connection(std::string conninfo) : conninfo_(std::move(conninfo)), batches_("batch::postgres") { open(); }
+    explicit connection(std::string conninfo, reconnection policy = {})
+        : conninfo_(std::move(conninfo)), policy_(policy), batches_("batch::postgres") {
+        open();
+    }
     connection(connection const&) = delete;
     connection& operator=(connection const&) = delete;
     ~connection() { PQfinish(native_); }
@@ -71,9 +79,7 @@ public:
     /// statements are prepared anew.
     void reconnect() {
         fail_all("batch::postgres: the connection was reopened while this batch was in flight");
-        PQfinish(native_);
-        native_ = nullptr;
-        open();
+        reopen();
     }
 
     /// True while the connection works.
@@ -85,9 +91,13 @@ public:
     /// Sends `sql` (prepared once on this connection) with one parameter of type `param_type`
     /// in binary, and a sync; returns the number under which its answer will be filed.
     std::uint64_t send(std::string const& sql, Oid param_type, std::string const& param) {
-        batches_.check_usable();
-        if (PQstatus(native_) != CONNECTION_OK) lost(detail::message_of(native_));
-        batches_.check_usable();
+        // An idle connection has nothing to read but what the server says on closing it (it was
+        // restarted, say): found now, the batch goes on a new connection instead of failing.
+        if (!batches_.broken() && !batches_.in_flight() && !PQconsumeInput(native_)) {
+            lost(detail::message_of(native_));
+        }
+        if (!batches_.broken() && PQstatus(native_) != CONNECTION_OK) lost(detail::message_of(native_));
+        batches_.revive(policy_, [this] { reopen(); });
         std::string& name = statements_[sql];
         bool const prepare = name.empty();
         if (prepare) {
@@ -194,6 +204,12 @@ private:
         flushing_ = false;
     }
 
+    void reopen() {
+        PQfinish(native_);
+        native_ = nullptr;
+        open();
+    }
+
     void flush() {
         int const f = PQflush(native_);
         if (f < 0) lost(detail::message_of(native_));
@@ -217,6 +233,7 @@ private:
     void fail_all(std::string const& why) { batches_.fail_all(why, failure_of); }
 
     std::string conninfo_;
+    reconnection policy_;
     PGconn* native_ = nullptr;
     bool flushing_ = false;
     std::unordered_map<std::string, std::string> statements_; ///< SQL to its statement's name.

@@ -7,6 +7,7 @@
 #include <batch/detail/base/type_name.hpp>
 #include <batch/error.hpp>
 #include <batch/stores/detail/pipeline.hpp>
+#include <batch/stores/reconnection.hpp>
 
 #include <hiredis/hiredis.h>
 #include <poll.h>
@@ -66,16 +67,24 @@ std::string key_text(Key const& k) {
 
 } // namespace detail
 
+/// How a lost connection comes back (see `batch::stores::reconnection`).
+using reconnection = stores::reconnection;
+
 /// A connection to Redis, non-blocking: the commands of a round's batches are written one after
 /// another without waiting, and their replies, which come back in order, are filed by batch.
-/// Shared by any number of batchers of one executor; it must outlive them. A lost connection
-/// fails the batches in flight; it is not reopened silently: call `reconnect()`.
+/// Shared by any number of batchers; it must outlive them. A lost connection fails the batches
+/// in flight (`batch::redis::connection_lost`); the next batch opens it again, as `policy` says
+/// (by default at once, then with a growing delay while the server stays down).
 class connection {
 public:
     /// Connects (waiting at most five seconds); throws `batch::redis::error`.
-    connection(std::string host, int port) : host_(std::move(host)), port_(port), batches_("batch::redis") { open(); }
+    connection(std::string host, int port, reconnection policy = {})
+        : host_(std::move(host)), port_(port), policy_(policy), batches_("batch::redis") {
+        open();
+    }
     /// Connects to "host:port".
-    explicit connection(std::string_view address) : connection(host_of(address), port_of(address)) {}
+    explicit connection(std::string_view address, reconnection policy = {})
+        : connection(host_of(address), port_of(address), policy) {}
 
     /// Connects again, for instance after the server was restarted; the batches in flight fail.
     void reconnect() {
@@ -88,7 +97,8 @@ public:
     /// Queues `commands` (each an argument list) as one batch; returns the number under which its
     /// replies will be filed.
     std::uint64_t send(std::vector<std::vector<std::string>> const& commands) {
-        batches_.check_usable();
+        if (!batches_.broken() && !batches_.in_flight()) probe();
+        batches_.revive(policy_, [this] { open(); });
         std::vector<char const*> argv;
         std::vector<std::size_t> lengths;
         for (auto const& command : commands) {
@@ -179,6 +189,17 @@ private:
         writing_ = false;
     }
 
+    // An idle connection has nothing to read: if it is readable, the server has closed it (it
+    // was restarted, say). Found now, the batch about to be sent goes on a new connection
+    // instead of failing with it.
+    void probe() {
+        char c;
+        ssize_t const n = ::recv(context_->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+            lost("batch::redis: the server closed the connection");
+        }
+    }
+
     void write() {
         int done = 0;
         if (redisBufferWrite(context_.get(), &done) != REDIS_OK) {
@@ -193,6 +214,7 @@ private:
 
     std::string host_;
     int port_;
+    reconnection policy_;
     std::unique_ptr<redisContext, detail::context_deleter> context_;
     bool writing_ = false;
     stores::detail::pipeline<segment, std::vector<detail::reply_ptr>, error, connection_lost> batches_;

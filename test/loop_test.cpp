@@ -413,3 +413,51 @@ BOOST_AUTO_TEST_CASE(a_later_request_on_a_reused_executor_finds_no_earlier_reque
     BOOST_TEST(r.values[1].value_or(-1) == 2); // sent again, not served from the first's cache
     BOOST_TEST(lookups.log->calls.size() == 2u);
 }
+
+BOOST_AUTO_TEST_CASE(a_request_past_its_deadline_ends_alone_and_its_next_operations_are_never_sent) {
+    test::socket_store users(150ms), spouses(1ms);
+    boost::asio::io_context io;
+    auto loop = batch::asio::make_loop<store_ops>(io, test::store_batcher<get_user>(users, "users"),
+                                                  test::store_batcher<get_spouse>(spouses, "spouses"));
+    auto const user_then_spouse = [](int id) -> gen<int> {
+        int const u = co_yield get_user{id};
+        int const s = co_yield get_spouse{id};
+        co_return u + s;
+    };
+    results r(2);
+    auto const started = std::chrono::steady_clock::now();
+    std::chrono::steady_clock::duration ended_after{};
+    loop.async_run(user_then_spouse(1), 20ms, [&](std::exception_ptr e, int v) {
+        ended_after = std::chrono::steady_clock::now() - started;
+        r.handler(0)(e, v);
+    });
+    loop.async_run(user_then_spouse(2), r.handler(1)); // shares the users' batch, has no deadline
+    io.run();
+    BOOST_TEST(r.errors[0].find("did not finish within its timeout of 20 ms") != std::string::npos, r.errors[0]);
+    BOOST_TEST(r.values[1].value_or(-1) == 4 + 4);
+    BOOST_TEST(ended_after < 150ms);      // it did not wait for the batch it was in
+    BOOST_TEST(spouses.requests() == 1u); // request 2's; request 1's get_spouse was never sent
+    BOOST_TEST(loop.stats().failed == 1u);
+    BOOST_TEST(loop.stats().completed == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(a_request_that_finishes_before_its_deadline_is_not_touched_by_it) {
+    boost::asio::io_context io;
+    auto loop = batch::asio::make_loop<ops>(io, user_batcher{}, spouse_batcher{});
+    results r(1);
+    loop.async_run(couple(1), 50ms, r.handler(0));
+    // A second request after the first has ended reuses its executor: the first's deadline must
+    // not end it.
+    boost::asio::steady_timer later(io, 10ms);
+    results r2(1);
+    later.async_wait([&](boost::system::error_code const&) {
+        auto const slow = [](int id) -> gen<int> { co_return co_yield get_user{id}; };
+        loop.async_run(slow(3), r2.handler(0));
+    });
+    boost::asio::steady_timer past_deadline(io, 80ms);
+    past_deadline.async_wait([](boost::system::error_code const&) {});
+    io.run();
+    BOOST_TEST(r.values[0].value_or(-1) == expected_couple(1));
+    BOOST_TEST(r2.values[0].value_or(-1) == 30);
+    BOOST_TEST(loop.stats().failed == 0u);
+}

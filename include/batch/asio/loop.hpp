@@ -126,6 +126,7 @@ public:
         };
 
         std::unique_ptr<running> current;
+        std::uint64_t serial = 0; ///< Counts the requests this slot has run: a deadline knows its own.
         bool runnable = false;
 
     private:
@@ -155,13 +156,14 @@ public:
 
     ~loop_core() { release_descriptors(); }
 
-    /// Starts a request on the loop's strand.
+    /// Starts a request on the loop's strand; with a `timeout` above zero, the request ends with
+    /// `batch::timeout_error` if it has not finished that long after it started.
     template <class Yielded, class Handler, class Item>
-    void start(Handler handler, Item item) {
-        asio::post(strand_,
-                   [self = this->shared_from_this(), handler = std::move(handler), item = std::move(item)]() mutable {
-                       self->template begin<Yielded>(std::move(handler), std::move(item));
-                   });
+    void start(Handler handler, Item item, batch::detail::clock::duration timeout = {}) {
+        asio::post(strand_, [self = this->shared_from_this(), handler = std::move(handler), item = std::move(item),
+                             timeout]() mutable {
+            self->template begin<Yielded>(std::move(handler), std::move(item), timeout);
+        });
     }
 
     /// The loop is going away: every request still running ends with `batch::usage_error`.
@@ -264,14 +266,33 @@ private:
     };
 
     template <class Yielded, class Handler, class Item>
-    void begin(Handler handler, Item item) {
+    void begin(Handler handler, Item item, batch::detail::clock::duration timeout) {
         ++requests_.requests;
         slot& s = take_slot();
         s.executor().clear_cache(); // what an earlier request on this executor cached is not this one's
         s.executor().set_scheduling(scheduling_);
+        ++s.serial;
         s.current =
             std::make_unique<request<Yielded, Handler>>(s, std::move(handler), std::move(item), strand_, requests_);
+        if (timeout > timeout.zero()) watch(s, timeout);
         make_runnable(s);
+    }
+
+    // Ends the request on `s` with `batch::timeout_error` if it is still running after `timeout`:
+    // its operations not sent yet are dropped, the answers of those sent are ignored when they
+    // come, and the other requests go on.
+    void watch(slot& s, batch::detail::clock::duration timeout) {
+        auto timer = std::make_shared<asio::steady_timer>(strand_, timeout);
+        std::uint64_t const serial = s.serial;
+        timer->async_wait([self = this->shared_from_this(), timer, &s, serial, timeout](boost::system::error_code) {
+            if (self->stopped_ || s.serial != serial || !s.current) return; // it has ended
+            auto const ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count();
+            s.current->fail(std::make_exception_ptr(timeout_error(
+                "batch: the request did not finish within its timeout of " + std::to_string(ms)
+                + " ms; its operations not yet sent were dropped, and the answers of those sent are ignored")));
+            s.current.reset();
+            self->free_.push_back(&s);
+        });
     }
 
     slot& take_slot() {
@@ -303,6 +324,7 @@ private:
         runnable_.clear();
         for (slot* s : woken) {
             s->runnable = false;
+            if (!s->current) continue; // its deadline ended it
             if (s->current->step()) {
                 s->current.reset();
                 free_.push_back(s);
@@ -476,16 +498,17 @@ public:
     /// moved in, or, for an lvalue, driven in place (it must then outlive the request).
     template <class Yielded, class CompletionToken>
     auto async_run(Yielded&& x, CompletionToken&& token) {
-        using run_t = active_run<request_executor, Yielded>;
-        using signature = typename detail::completion_signature<typename run_t::result_type>::type;
-        using item_t =
-            std::conditional_t<std::is_lvalue_reference_v<Yielded>,
-                               std::reference_wrapper<std::remove_reference_t<Yielded>>, std::remove_cvref_t<Yielded>>;
-        auto initiate = [core = core_](auto handler, item_t item) {
-            core->template start<Yielded>(std::move(handler), std::move(item));
-        };
-        return boost::asio::async_initiate<CompletionToken, signature>(std::move(initiate), token,
-                                                                       item_t(std::forward<Yielded>(x)));
+        return initiate(std::forward<Yielded>(x), batch::detail::clock::duration::zero(),
+                        std::forward<CompletionToken>(token));
+    }
+
+    /// The same, with a deadline: a request still running `timeout` after it started ends with
+    /// `batch::timeout_error`; its operations not sent yet are taken out of the batches they
+    /// wait in, the answers of those sent are dropped when they come, and other requests go on.
+    template <class Yielded, class Rep, class Period, class CompletionToken>
+    auto async_run(Yielded&& x, std::chrono::duration<Rep, Period> timeout, CompletionToken&& token) {
+        return initiate(std::forward<Yielded>(x), std::chrono::duration_cast<batch::detail::clock::duration>(timeout),
+                        std::forward<CompletionToken>(token));
     }
 
     /// Whether the operations of different requests share batcher calls (the default), or each
@@ -504,6 +527,20 @@ public:
     [[nodiscard]] loop_stats stats() const noexcept { return core_->stats(); }
 
 private:
+    template <class Yielded, class CompletionToken>
+    auto initiate(Yielded&& x, batch::detail::clock::duration timeout, CompletionToken&& token) {
+        using run_t = active_run<request_executor, Yielded>;
+        using signature = typename detail::completion_signature<typename run_t::result_type>::type;
+        using item_t =
+            std::conditional_t<std::is_lvalue_reference_v<Yielded>,
+                               std::reference_wrapper<std::remove_reference_t<Yielded>>, std::remove_cvref_t<Yielded>>;
+        auto initiation = [core = core_, timeout](auto handler, item_t item) {
+            core->template start<Yielded>(std::move(handler), std::move(item), timeout);
+        };
+        return boost::asio::async_initiate<CompletionToken, signature>(std::move(initiation), token,
+                                                                       item_t(std::forward<Yielded>(x)));
+    }
+
     std::shared_ptr<core_t> core_;
 };
 

@@ -4,6 +4,8 @@
 // --store postgres, redis or both use real servers, which scripts/demo starts (it passes where
 // they listen in BATCH_POSTGRES and BATCH_REDIS). --trace FILE writes what the batched runs
 // did as a Chrome trace (open it in ui.perfetto.dev, or draw it with scripts/trace-svg).
+// --concurrent N (with --store both) serves N requests at once, as a service would.
+#include "concurrent.hpp"
 #include "graph.hpp"
 #include "program.hpp"
 #include "servers.hpp"
@@ -112,6 +114,7 @@ bool compare(Executor& ex, Naive& naive, NaiveQueries&& naive_queries, std::int6
 int usage(char const* program) {
     std::fprintf(stderr,
                  "usage: %s [--store sqlite|postgres|redis|both] [--users N] [--latency-us T] [--trace FILE]\n"
+                 "          [--concurrent N]\n"
                  "  --store S        where the users are: SQLite in memory (the default), PostgreSQL,\n"
                  "                   Redis, or both (names in PostgreSQL, spouse ids in Redis); the\n"
                  "                   servers are found through BATCH_POSTGRES and BATCH_REDIS, which\n"
@@ -120,7 +123,10 @@ int usage(char const* program) {
                  "  --latency-us T   with SQLite: a simulated network round trip added to every query, in\n"
                  "                   microseconds, 0 to 1000000 (default 0)\n"
                  "  --trace FILE     writes the batched runs' rounds and batches to FILE as Chrome\n"
-                 "                   trace-event JSON (ui.perfetto.dev opens it; scripts/trace-svg draws it)\n",
+                 "                   trace-event JSON (ui.perfetto.dev opens it; scripts/trace-svg draws it)\n"
+                 "  --concurrent N   with --store both: also serves N requests arriving at once (1 to\n"
+                 "                   1000000) on one thread, through a batch::asio::loop, through one\n"
+                 "                   executor per request, and naively, with their throughput and latency\n",
                  program);
     return 2;
 }
@@ -148,6 +154,7 @@ int main(int argc, char** argv) {
     std::int64_t latency_us = 0;
     std::string store = "sqlite";
     std::string trace_file;
+    std::int64_t concurrent = 0;
     for (int i = 1; i < argc; ++i) {
         std::string_view const arg = argv[i];
         if (arg == "--help" || arg == "-h") {
@@ -170,6 +177,14 @@ int main(int argc, char** argv) {
                 return usage(argv[0]);
             }
             latency_us = *t;
+        } else if (arg == "--concurrent" && i + 1 < argc) {
+            auto n = parse_number(argv[++i], 1, 1'000'000);
+            if (!n) {
+                std::fprintf(stderr, "%s: --concurrent takes a whole number from 1 to 1000000, not '%s'\n", argv[0],
+                             argv[i]);
+                return usage(argv[0]);
+            }
+            concurrent = *n;
         } else if (arg == "--trace" && i + 1 < argc) {
             trace_file = argv[++i];
         } else if (arg == "--store" && i + 1 < argc) {
@@ -183,6 +198,11 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "%s: unexpected argument '%s'\n", argv[0], argv[i]);
             return usage(argv[0]);
         }
+    }
+    if (concurrent > 0 && store != "both") {
+        std::fprintf(stderr, "%s: --concurrent serves requests against real servers: use it with --store both\n",
+                     argv[0]);
+        return usage(argv[0]);
     }
     if (latency_us > 0 && store != "sqlite") {
         std::fprintf(stderr, "%s: --latency-us simulates a network for SQLite; the servers have a real one\n", argv[0]);
@@ -248,6 +268,12 @@ int main(int argc, char** argv) {
             std::printf("(each round's PostgreSQL and Redis batches are in flight at the same time)\n");
             agree = compare(
                 ex, naive, [&] { return names.queries + spouses.queries; }, users, "queries");
+            if (concurrent > 0) {
+                agree = serve_concurrently(
+                            pg_conn, rd_conn, naive, [&] { return names.queries + spouses.queries; }, concurrent,
+                            users)
+                        && agree;
+            }
         }
         if (!trace_file.empty()) {
             trace.save(trace_file);

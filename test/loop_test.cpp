@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstddef>
 #include <exception>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -460,4 +461,32 @@ BOOST_AUTO_TEST_CASE(a_request_that_finishes_before_its_deadline_is_not_touched_
     BOOST_TEST(r.values[0].value_or(-1) == expected_couple(1));
     BOOST_TEST(r2.values[0].value_or(-1) == 30);
     BOOST_TEST(loop.stats().failed == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(with_a_limit_on_batches_in_flight_requests_wait_and_gather_and_none_is_dropped) {
+    test::socket_store users(100ms), spouses(1ms);
+    boost::asio::io_context io;
+    auto loop = batch::asio::make_loop<store_ops>(io, test::store_batcher<get_user>(users, "users"),
+                                                  test::store_batcher<get_spouse>(spouses, "spouses"));
+    loop.set_max_in_flight(1);
+    auto const one_user = [](int id) -> gen<int> { co_return co_yield get_user{id}; };
+    // Ten requests, one every 2 ms: the first batch is out alone, the nine that come while it
+    // is in flight wait, then go as one batch.
+    constexpr std::size_t n = 10;
+    results r(n);
+    boost::asio::steady_timer pace(io);
+    std::size_t next = 0;
+    std::function<void()> submit = [&] {
+        loop.async_run(one_user(static_cast<int>(next)), r.handler(next));
+        if (++next == n) return;
+        pace.expires_after(2ms);
+        pace.async_wait([&](boost::system::error_code const&) { submit(); });
+    };
+    submit();
+    io.run();
+    std::size_t right = 0;
+    for (std::size_t i = 0; i < n; ++i) right += r.values[i] == 2 * static_cast<int>(i);
+    BOOST_TEST(right == n);
+    BOOST_TEST(users.requests() == 2u);
+    BOOST_TEST(loop.stats().batches == 2u);
 }

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <tuple>
@@ -232,4 +233,22 @@ BOOST_AUTO_TEST_CASE(a_timeout_cancels_a_slow_query_and_the_connection_drops_its
         user_lookup(d.conn));
     BOOST_CHECK_THROW(ex.run(slow_get{1}), batch::timeout_error);
     BOOST_TEST(ex.run(get_user{2})->name == "user 2"); // after the late answer, which is dropped
+}
+
+BOOST_AUTO_TEST_CASE(a_pool_spreads_the_batches_of_a_round_over_its_connections) {
+    auto& d = db();
+    pg::pool connections(3, d.env.postgres);
+    // Each row tells which server process answered it.
+    auto ex = batch::make_executor<batch::operations<limited_get>>(pg::lookup<limited_get>(
+        connections, "SELECT k, pg_backend_pid() FROM unnest($1::int8[]) AS k", &limited_get::id, [](pg::row const& r) {
+            return user{"", r.get<std::int64_t>(1)};
+        }));
+    std::vector<limited_get> gets;
+    for (std::int64_t i = 0; i < 30; ++i) gets.push_back({i});
+    auto const out = ex.run(std::move(gets));
+    BOOST_TEST(ex.stats().batches == 3u);
+    std::set<std::int64_t> processes;
+    for (auto const& u : out) processes.insert(u->spouse);
+    BOOST_TEST(processes.size() == 3u); // three queries, on three connections at once
+    for (std::size_t i = 0; i < connections.size(); ++i) BOOST_TEST(connections[i].connected());
 }

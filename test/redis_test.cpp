@@ -10,6 +10,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -74,6 +75,13 @@ server& redis() {
     static server s;
     return s;
 }
+
+/// Asks which connection it is on (CLIENT ID), at most 10 to a batch.
+struct whose {
+    int n;
+    using result_type = long long;
+    static constexpr std::size_t max_batch_size = 10;
+};
 
 } // namespace
 
@@ -141,4 +149,23 @@ BOOST_AUTO_TEST_CASE(hashes_with_pipelined_hgetall_and_an_error_reply_fails_only
     BOOST_TEST(wrong.find("WRONGTYPE") != std::string::npos, wrong);
     BOOST_TEST(ex.stats().batches == 1u);                     // three HGETALLs in one pipelined batch
     BOOST_TEST(ex.run(get_profile{"profile:1"}).has_value()); // and the connection goes on
+}
+
+BOOST_AUTO_TEST_CASE(a_pool_spreads_the_batches_of_a_round_over_its_connections) {
+    auto& s = redis();
+    rd::pool connections(3, s.env.redis);
+    // Each reply tells which connection it came on.
+    auto ex = batch::make_executor<batch::operations<whose>>(
+        batch::redis::command_batcher<whose, std::vector<std::string> (*)(whose const&),
+                                      long long (*)(rd::reply const&, whose const&)>(
+            connections,
+            [](whose const&) {
+                return std::vector<std::string>{"CLIENT", "ID"};
+            },
+            [](rd::reply const& r, whose const&) { return r.integer(); }));
+    std::vector<whose> ops;
+    for (int i = 0; i < 30; ++i) ops.push_back({i});
+    auto const ids = ex.run(std::move(ops));
+    BOOST_TEST(ex.stats().batches == 3u);
+    BOOST_TEST(std::set<long long>(ids.begin(), ids.end()).size() == 3u);
 }

@@ -114,8 +114,8 @@ inline void print_service_run(char const* how, service_run const& r, std::int64_
 /// --concurrent N against PostgreSQL (names) and Redis (spouse ids); true when every way gave
 /// the naive answers.
 template <class Naive, class Queries>
-bool serve_concurrently(batch::postgres::connection& pg, batch::redis::connection& rd, Naive& naive,
-                        Queries&& queries, std::int64_t n, std::int64_t users) {
+bool serve_concurrently(batch::postgres::connection& pg, batch::redis::connection& rd, Naive& naive, Queries&& queries,
+                        std::int64_t n, std::int64_t users) {
     std::printf("\n%lld requests at once, each gen_spouses for one user, on one thread (median of 3 runs):\n",
                 static_cast<long long>(n));
     std::vector<couple> want;

@@ -270,8 +270,7 @@ int main(int argc, char** argv) {
                 ex, naive, [&] { return names.queries + spouses.queries; }, users, "queries");
             if (concurrent > 0) {
                 agree = serve_concurrently(
-                            pg_conn, rd_conn, naive, [&] { return names.queries + spouses.queries; }, concurrent,
-                            users)
+                            pg_conn, rd_conn, naive, [&] { return names.queries + spouses.queries; }, concurrent, users)
                         && agree;
             }
         }

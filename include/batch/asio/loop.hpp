@@ -145,6 +145,9 @@ public:
     /// See `loop::set_scheduling`.
     void schedule(scheduling s) noexcept { scheduling_ = s; }
 
+    /// See `loop::set_max_in_flight`.
+    void limit_in_flight(std::size_t n) noexcept { max_in_flight_ = n; }
+
     loop_stats stats() const noexcept {
         loop_stats s = requests_;
         s.batches = counts_.batches;
@@ -331,11 +334,7 @@ private:
             }
         }
         bool sent = false;
-        each_hub([&](auto& h) {
-            if (!h.queued()) return;
-            sent = true;
-            h.flush(counts_, across_requests_);
-        });
+        each_hub([&](auto& h) { sent = h.flush(counts_, across_requests_, max_in_flight_) || sent; });
         if (sent) ++requests_.turns;
         each_hub([](auto& h) {
             if constexpr (std::remove_reference_t<decltype(h)>::asynchronous) h.settle();
@@ -448,6 +447,7 @@ private:
     bool stopped_ = false;
     bool across_requests_ = true;
     scheduling scheduling_ = scheduling::rounds;
+    std::size_t max_in_flight_ = 0;
 };
 
 } // namespace detail
@@ -522,6 +522,13 @@ public:
     /// soon as their own batches are in, whatever other requests wait for. Set it on the
     /// loop's thread, or when `io` is not running; requests started later use it.
     void set_scheduling(scheduling s) noexcept { core_->schedule(s); }
+
+    /// Back-pressure: at most `n` calls of each asynchronous batcher in flight at once (0, the
+    /// default: no limit). While a batcher has `n` out, the operations of requests that need it
+    /// wait in its queue, gathering into one call that goes when one comes back; nothing is
+    /// dropped. (The chunks of one `max_batch_size` split go together.) Set it on the loop's
+    /// thread, or when `io` is not running.
+    void set_max_in_flight(std::size_t n) noexcept { core_->limit_in_flight(n); }
 
     /// What the loop has done so far. Read it on the loop's thread, or when `io` is not running.
     [[nodiscard]] loop_stats stats() const noexcept { return core_->stats(); }

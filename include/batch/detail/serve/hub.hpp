@@ -148,8 +148,14 @@ public:
     /// Sends what the turn queued: one call per key and chunk. A plain batcher answers at once;
     /// an asynchronous one later, through `ready` and `settle`.
     /// With `across_requests` false, each request's part is sent as a call of its own (what
-    /// one executor per request sends: for comparison).
-    void flush(hub_counts& counts, bool across_requests = true) {
+    /// one executor per request sends: for comparison). With `max_in_flight` above zero, an
+    /// asynchronous batcher's queue waits while that many of its calls are in flight (and
+    /// gathers what comes meanwhile): nothing is dropped. Returns whether it sent anything.
+    bool flush(hub_counts& counts, bool across_requests = true, std::size_t max_in_flight = 0) {
+        if (queued_.empty()) return false;
+        if constexpr (asynchronous) {
+            if (max_in_flight != 0 && flights_.size() >= max_in_flight) return false;
+        }
         auto groups = std::move(queued_);
         queued_.clear();
         for (auto& g : groups) {
@@ -164,6 +170,7 @@ public:
                 send(std::move(alone), counts);
             }
         }
+        return true;
     }
 
     /// Ends the asynchronous calls that are done (or cannot go on).

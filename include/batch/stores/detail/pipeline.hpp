@@ -68,6 +68,7 @@ public:
     }
 
     [[nodiscard]] bool in_flight() const noexcept { return !segments_.empty(); }
+    [[nodiscard]] std::size_t count_in_flight() const noexcept { return segments_.size(); }
 
     /// The oldest batch in flight, whose answer comes next.
     [[nodiscard]] Segment& oldest() noexcept { return segments_.front(); }

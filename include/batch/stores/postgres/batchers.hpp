@@ -84,8 +84,9 @@ class lookup_batcher {
                   "batch::postgres: a lookup's key must be an integer or a string");
 
 public:
-    lookup_batcher(connection& c, std::string sql, KeyOf key_of, Decode decode)
-        : connection_(&c), sql_(std::move(sql)), key_of_(std::move(key_of)), decode_(std::move(decode)) {}
+    /// `to` is a connection or a pool of them.
+    lookup_batcher(stores::detail::connection_source<connection> to, std::string sql, KeyOf key_of, Decode decode)
+        : to_(to), sql_(std::move(sql)), key_of_(std::move(key_of)), decode_(std::move(decode)) {}
 
     /// The store, as observers and traces show it.
     [[nodiscard]] static constexpr std::string_view name() noexcept { return "postgres"; }
@@ -94,7 +95,8 @@ public:
     using pending = stores::detail::pending<lookup_batcher, Op, connection>;
 
     pending submit(std::span<Op const> ops) const {
-        if (ops.empty()) return pending(this, connection_, ops, std::nullopt);
+        connection& c = to_.pick();
+        if (ops.empty()) return pending(this, &c, ops, std::nullopt);
         detail::array_parameter keys(ops.size(), integer_keys);
         for (auto const& op : ops) {
             if constexpr (integer_keys) {
@@ -104,7 +106,7 @@ public:
             }
         }
         Oid const type = integer_keys ? 1016 : 1009; // int8[] or text[]
-        return pending(this, connection_, ops, connection_->send(sql_, type, keys.bytes()));
+        return pending(this, &c, ops, c.send(sql_, type, keys.bytes()));
     }
 
     /// The results of a batch from its answer, in the order of `ops`.
@@ -135,7 +137,7 @@ public:
         return out;
     }
 
-    connection* connection_;
+    stores::detail::connection_source<connection> to_;
     std::string sql_;
     KeyOf key_of_;
     Decode decode_;
@@ -143,16 +145,18 @@ public:
 
 /// A lookup batcher for `Op` (see `lookup_batcher`).
 template <class Op, class KeyOf, class Decode>
-[[nodiscard]] lookup_batcher<Op, KeyOf, Decode> lookup(connection& c, std::string sql, KeyOf key_of, Decode decode) {
-    return {c, std::move(sql), std::move(key_of), std::move(decode)};
+[[nodiscard]] lookup_batcher<Op, KeyOf, Decode> lookup(stores::detail::connection_source<connection> to,
+                                                       std::string sql, KeyOf key_of, Decode decode) {
+    return {to, std::move(sql), std::move(key_of), std::move(decode)};
 }
 
 /// The ready form: looks rows up in `table` by `key_column` and gives `columns` as a
 /// `std::tuple<Columns...>` (so `Op::result_type` is that tuple, or a `std::optional` of it).
 /// Identifiers are quoted for SQL.
 template <class Op, class... Columns, class KeyOf>
-[[nodiscard]] auto table_lookup(connection& c, std::string_view table, std::string_view key_column,
-                                std::array<std::string_view, sizeof...(Columns)> columns, KeyOf key_of) {
+[[nodiscard]] auto table_lookup(stores::detail::connection_source<connection> to, std::string_view table,
+                                std::string_view key_column, std::array<std::string_view, sizeof...(Columns)> columns,
+                                KeyOf key_of) {
     auto const quote = [](std::string_view id) {
         std::string q = "\"";
         for (char ch : id) q += ch == '"' ? std::string("\"\"") : std::string(1, ch);
@@ -161,7 +165,7 @@ template <class Op, class... Columns, class KeyOf>
     std::string sql = "SELECT " + quote(key_column);
     for (auto col : columns) sql += ", " + quote(col);
     sql += " FROM " + quote(table) + " WHERE " + quote(key_column) + " = ANY($1)";
-    return lookup<Op>(c, std::move(sql), std::move(key_of), tuple_decoder<Columns...>{});
+    return lookup<Op>(to, std::move(sql), std::move(key_of), tuple_decoder<Columns...>{});
 }
 
 } // namespace batch::postgres

@@ -6,6 +6,7 @@
 #include <batch/async_batcher.hpp>
 #include <batch/error.hpp>
 #include <batch/stores/detail/pipeline.hpp>
+#include <batch/stores/pool.hpp>
 #include <batch/stores/reconnection.hpp>
 
 #include <libpq-fe.h>
@@ -84,6 +85,9 @@ public:
 
     /// True while the connection works.
     [[nodiscard]] bool connected() const noexcept { return !batches_.broken() && PQstatus(native_) == CONNECTION_OK; }
+
+    /// Batches sent and not answered yet.
+    [[nodiscard]] std::size_t batches_in_flight() const noexcept { return batches_.count_in_flight(); }
 
     /// The libpq connection, to run other commands on (not while batches are in flight).
     [[nodiscard]] PGconn* native() noexcept { return native_; }
@@ -239,5 +243,9 @@ private:
     std::unordered_map<std::string, std::string> statements_; ///< SQL to its statement's name.
     stores::detail::pipeline<segment, detail::result_ptr, error, connection_lost> batches_;
 };
+
+/// Several connections to one server (see `batch::stores::pool`): `pool db(4, conninfo);`; the
+/// batchers take one wherever they take a connection.
+using pool = stores::pool<connection>;
 
 } // namespace batch::postgres

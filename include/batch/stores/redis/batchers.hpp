@@ -37,8 +37,9 @@ class get_batcher {
     using result_t = result_of_t<Op>;
 
 public:
-    get_batcher(connection& c, KeyOf key_of, Decode decode = {})
-        : connection_(&c), key_of_(std::move(key_of)), decode_(std::move(decode)) {}
+    /// `to` is a connection or a pool of them.
+    get_batcher(stores::detail::connection_source<connection> to, KeyOf key_of, Decode decode = {})
+        : to_(to), key_of_(std::move(key_of)), decode_(std::move(decode)) {}
 
     /// The store, as observers and traces show it.
     [[nodiscard]] static constexpr std::string_view name() noexcept { return "redis"; }
@@ -46,12 +47,13 @@ public:
     using pending = stores::detail::pending<get_batcher, Op, connection>;
 
     pending submit(std::span<Op const> ops) const {
-        if (ops.empty()) return pending(this, connection_, ops, std::nullopt);
+        connection& c = to_.pick();
+        if (ops.empty()) return pending(this, &c, ops, std::nullopt);
         std::vector<std::vector<std::string>> command(1);
         command[0].reserve(ops.size() + 1);
         command[0].push_back("MGET");
         for (auto const& op : ops) command[0].push_back(detail::key_text(std::invoke(key_of_, op)));
-        return pending(this, connection_, ops, connection_->send(command));
+        return pending(this, &c, ops, c.send(command));
     }
 
     /// The results of a batch from its replies, in the order of `ops`.
@@ -76,15 +78,16 @@ public:
     }
 
 private:
-    connection* connection_;
+    stores::detail::connection_source<connection> to_;
     KeyOf key_of_;
     Decode decode_;
 };
 
 /// An MGET batcher for `Op` (see `get_batcher`).
 template <class Op, class KeyOf, class Decode = as_string>
-[[nodiscard]] get_batcher<Op, KeyOf, Decode> get(connection& c, KeyOf key_of, Decode decode = {}) {
-    return {c, std::move(key_of), std::move(decode)};
+[[nodiscard]] get_batcher<Op, KeyOf, Decode> get(stores::detail::connection_source<connection> to, KeyOf key_of,
+                                                 Decode decode = {}) {
+    return {to, std::move(key_of), std::move(decode)};
 }
 
 /// One command per operation, all of a batch pipelined: `command(op)` gives the command's
@@ -95,8 +98,9 @@ class command_batcher {
     using result_t = result_of_t<Op>;
 
 public:
-    command_batcher(connection& c, Command command, Decode decode)
-        : connection_(&c), command_(std::move(command)), decode_(std::move(decode)) {}
+    /// `to` is a connection or a pool of them.
+    command_batcher(stores::detail::connection_source<connection> to, Command command, Decode decode)
+        : to_(to), command_(std::move(command)), decode_(std::move(decode)) {}
 
     /// The store, as observers and traces show it.
     [[nodiscard]] static constexpr std::string_view name() noexcept { return "redis"; }
@@ -104,11 +108,12 @@ public:
     using pending = stores::detail::pending<command_batcher, Op, connection>;
 
     pending submit(std::span<Op const> ops) const {
-        if (ops.empty()) return pending(this, connection_, ops, std::nullopt);
+        connection& c = to_.pick();
+        if (ops.empty()) return pending(this, &c, ops, std::nullopt);
         std::vector<std::vector<std::string>> commands;
         commands.reserve(ops.size());
         for (auto const& op : ops) commands.push_back(std::invoke(command_, op));
-        return pending(this, connection_, ops, connection_->send(commands));
+        return pending(this, &c, ops, c.send(commands));
     }
 
     /// The results of a batch from its replies, in the order of `ops`.
@@ -126,7 +131,7 @@ public:
     }
 
 private:
-    connection* connection_;
+    stores::detail::connection_source<connection> to_;
     Command command_;
     Decode decode_;
 };
@@ -136,7 +141,7 @@ private:
 /// `std::optional` of one (empty for a key that holds nothing; without the optional such a key
 /// fails with `batch::redis::not_found`).
 template <class Op, class KeyOf>
-[[nodiscard]] auto hgetall(connection& c, KeyOf key_of) {
+[[nodiscard]] auto hgetall(stores::detail::connection_source<connection> to, KeyOf key_of) {
     using result_t = result_of_t<Op>;
     using map_t = typename batch::detail::unwrap_optional<result_t>::type;
     auto command = [key_of](Op const& op) {
@@ -154,7 +159,7 @@ template <class Op, class KeyOf>
         for (std::size_t i = 0; i + 1 < r.size(); i += 2) fields.emplace(r[i].text(), r[i + 1].text());
         return fields;
     };
-    return command_batcher<Op, decltype(command), decltype(decode)>(c, std::move(command), std::move(decode));
+    return command_batcher<Op, decltype(command), decltype(decode)>(to, std::move(command), std::move(decode));
 }
 
 } // namespace batch::redis

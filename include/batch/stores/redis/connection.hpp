@@ -7,6 +7,7 @@
 #include <batch/detail/base/type_name.hpp>
 #include <batch/error.hpp>
 #include <batch/stores/detail/pipeline.hpp>
+#include <batch/stores/pool.hpp>
 #include <batch/stores/reconnection.hpp>
 
 #include <hiredis/hiredis.h>
@@ -93,6 +94,9 @@ public:
     }
 
     [[nodiscard]] bool connected() const noexcept { return !batches_.broken(); }
+
+    /// Batches sent and not answered yet.
+    [[nodiscard]] std::size_t batches_in_flight() const noexcept { return batches_.count_in_flight(); }
 
     /// Queues `commands` (each an argument list) as one batch; returns the number under which its
     /// replies will be filed.
@@ -219,5 +223,9 @@ private:
     bool writing_ = false;
     stores::detail::pipeline<segment, std::vector<detail::reply_ptr>, error, connection_lost> batches_;
 };
+
+/// Several connections to one server (see `batch::stores::pool`): `pool db(4, conninfo);`; the
+/// batchers take one wherever they take a connection.
+using pool = stores::pool<connection>;
 
 } // namespace batch::redis

@@ -106,7 +106,8 @@ BOOST_AUTO_TEST_CASE(completion_order_submits_the_next_step_while_the_slow_store
     // The chain that started fast takes its slow step while the other chain's first slow
     // batch is in flight.
     BOOST_TEST(ex.stats().rounds > 4u);
-    BOOST_TEST(ex.stats().batches == 8u);
+    // Eight steps; two that come due together still share a call.
+    BOOST_TEST(ex.stats().batches <= 8u);
     BOOST_TEST(s.slow_overlaps() >= 1u);
     auto const& e = s.log.events;
     auto const first_slow_done = std::find(e.begin(), e.end(), "done slow");

@@ -140,8 +140,7 @@ private:
         int port = 0;
         std::from_chars(address.data() + colon + 1, address.data() + address.size(), port);
         timeval const timeout{1, 0};
-        std::unique_ptr<redisContext, detail::context_deleter> c(
-            redisConnectWithTimeout(host.c_str(), port, timeout));
+        std::unique_ptr<redisContext, detail::context_deleter> c(redisConnectWithTimeout(host.c_str(), port, timeout));
         if (!c || c->err) throw error("batch::redis::cluster: cannot connect to " + address);
         redisSetTimeout(c.get(), timeout);
         detail::reply_ptr r(static_cast<redisReply*>(redisCommand(c.get(), "CLUSTER SLOTS")));
@@ -259,8 +258,7 @@ public:
             for (std::size_t i : ops) {
                 connection* c = nullptr;
                 try {
-                    c = ask.empty() ? &batcher_->cluster_->master_of(slot_of(keys_[i]))
-                                    : &batcher_->cluster_->at(ask);
+                    c = ask.empty() ? &batcher_->cluster_->master_of(slot_of(keys_[i])) : &batcher_->cluster_->at(ask);
                 } catch (...) {
                     settle(i, std::current_exception());
                     continue;
@@ -332,10 +330,12 @@ public:
                     continue;
                 }
                 if (r.is_nil()) {
-                    results_[i] = stores::detail::missing<result_t, not_found>("batch::redis", "nothing at key", keys_[i]);
+                    results_[i] =
+                        stores::detail::missing<result_t, not_found>("batch::redis", "nothing at key", keys_[i]);
                     continue;
                 }
-                results_[i] = stores::detail::outcome_of<result_t>([&] { return std::invoke(batcher_->decode_, r.text()); });
+                results_[i] =
+                    stores::detail::outcome_of<result_t>([&] { return std::invoke(batcher_->decode_, r.text()); });
             }
             if (!moved.empty()) send(moved, {});
             for (auto const& [i, where] : asked) send({i}, where);

@@ -106,8 +106,8 @@ struct fixture {
         using shard_t = decltype(pg::lookup<get_name>(*connections[0], "", &get_name::id, decode));
         std::vector<shard_t> shards;
         for (auto& c : connections) {
-            shards.push_back(pg::lookup<get_name>(*c, "SELECT id, name FROM users WHERE id = ANY($1)", &get_name::id,
-                                                  decode));
+            shards.push_back(
+                pg::lookup<get_name>(*c, "SELECT id, name FROM users WHERE id = ANY($1)", &get_name::id, decode));
         }
         return batch::stores::sharded<get_name>(std::move(shards), &shard_of);
     }

@@ -330,12 +330,12 @@ public:
                     continue;
                 }
                 if (r.is_nil()) {
-                    results_[i] =
-                        stores::detail::missing<result_t, not_found>("batch::redis", "nothing at key", keys_[i]);
+                    results_[i].emplace(
+                        stores::detail::missing<result_t, not_found>("batch::redis", "nothing at key", keys_[i]));
                     continue;
                 }
-                results_[i] =
-                    stores::detail::outcome_of<result_t>([&] { return std::invoke(batcher_->decode_, r.text()); });
+                results_[i].emplace(
+                    stores::detail::outcome_of<result_t>([&] { return std::invoke(batcher_->decode_, r.text()); }));
             }
             if (!moved.empty()) send(moved, {});
             for (auto const& [i, where] : asked) send({i}, where);
@@ -358,7 +358,7 @@ public:
             if (!again.empty()) send(again, {});
         }
 
-        void settle(std::size_t i, std::exception_ptr e) const { results_[i] = outcome<result_t>(std::move(e)); }
+        void settle(std::size_t i, std::exception_ptr e) const { results_[i].emplace(std::move(e)); }
 
         cluster_get_batcher const* batcher_;
         std::vector<std::string> keys_;

@@ -20,10 +20,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -113,12 +115,14 @@ bool compare(Executor& ex, Naive& naive, NaiveQueries&& naive_queries, std::int6
 
 int usage(char const* program) {
     std::fprintf(stderr,
-                 "usage: %s [--store sqlite|postgres|redis|both] [--users N] [--latency-us T] [--trace FILE]\n"
+                 "usage: %s [--store sqlite|postgres|redis|both|cluster] [--users N] [--latency-us T] [--trace FILE]\n"
                  "          [--concurrent N]\n"
                  "  --store S        where the users are: SQLite in memory (the default), PostgreSQL,\n"
-                 "                   Redis, or both (names in PostgreSQL, spouse ids in Redis); the\n"
-                 "                   servers are found through BATCH_POSTGRES and BATCH_REDIS, which\n"
-                 "                   scripts/demo sets when it starts them\n"
+                 "                   Redis, or both (names in PostgreSQL, spouse ids in Redis), or cluster\n"
+                 "                   (names in three PostgreSQL shards, spouse ids in a Redis Cluster);\n"
+                 "                   the servers are found through BATCH_POSTGRES, BATCH_REDIS,\n"
+                 "                   BATCH_POSTGRES_SHARDS and BATCH_REDIS_CLUSTER, which scripts/demo\n"
+                 "                   sets when it starts them\n"
                  "  --users N        users in the generated social graph, 1 to 10000000 (default 10000)\n"
                  "  --latency-us T   with SQLite: a simulated network round trip added to every query, in\n"
                  "                   microseconds, 0 to 1000000 (default 0)\n"
@@ -189,8 +193,8 @@ int main(int argc, char** argv) {
             trace_file = argv[++i];
         } else if (arg == "--store" && i + 1 < argc) {
             store = argv[++i];
-            if (store != "sqlite" && store != "postgres" && store != "redis" && store != "both") {
-                std::fprintf(stderr, "%s: --store takes sqlite, postgres, redis or both, not '%s'\n", argv[0],
+            if (store != "sqlite" && store != "postgres" && store != "redis" && store != "both" && store != "cluster") {
+                std::fprintf(stderr, "%s: --store takes sqlite, postgres, redis, both or cluster, not '%s'\n", argv[0],
                              store.c_str());
                 return usage(argv[0]);
             }
@@ -252,6 +256,44 @@ int main(int argc, char** argv) {
             auto ex = batch::make_executor<ops>(redis_names(conn), redis_spouses(conn), traced);
             agree = compare(
                 ex, naive, [&] { return naive.queries; }, users, "Redis commands");
+        } else if (store == "cluster") {
+            std::vector<std::string> shards;
+            auto const list = server("BATCH_POSTGRES_SHARDS", "cluster");
+            for (std::size_t at = 0; at <= list.size();) {
+                auto const semi = std::min(list.find(';', at), list.size());
+                shards.push_back(list.substr(at, semi - at));
+                at = semi + 1;
+            }
+            auto const nodes = server("BATCH_REDIS_CLUSTER", "cluster");
+            std::printf(
+                "batch spouses demo: %lld users, names in %zu PostgreSQL shards (by id %% %zu), spouse ids in a "
+                "Redis Cluster (%s)\n",
+                static_cast<long long>(users), shards.size(), shards.size(), nodes.c_str());
+            std::vector<std::unique_ptr<postgres_client>> names;
+            for (std::size_t i = 0; i < shards.size(); ++i) {
+                names.push_back(std::make_unique<postgres_client>(shards[i]));
+                names.back()->load(g, static_cast<std::int64_t>(i), static_cast<std::int64_t>(shards.size()));
+            }
+            batch::redis::cluster cluster(nodes);
+            redis_cluster_client spouses(cluster);
+            spouses.load(g);
+            cluster_clients naive{names, spouses};
+            std::vector<std::unique_ptr<batch::postgres::connection>> connections;
+            std::vector<decltype(postgres_names(std::declval<batch::postgres::connection&>()))> name_shards;
+            for (auto const& conninfo : shards) {
+                connections.push_back(std::make_unique<batch::postgres::connection>(conninfo));
+                name_shards.push_back(postgres_names(*connections.back()));
+            }
+            auto const count = static_cast<std::int64_t>(shards.size());
+            auto ex = batch::make_executor<ops>(
+                batch::stores::sharded<get_name>(
+                    std::move(name_shards),
+                    [count](get_name const& n) { return static_cast<std::size_t>(n.id % count); }),
+                redis_cluster_spouses(cluster), traced);
+            std::printf("(%zu Redis masters; each batch is split by shard or master, its parts in flight together)\n",
+                        cluster.masters().size());
+            agree = compare(
+                ex, naive, [&] { return naive.queries(); }, users, "calls");
         } else {
             auto const pg = server("BATCH_POSTGRES", "both");
             auto const rd = server("BATCH_REDIS", "both");

@@ -82,11 +82,14 @@ public:
     cluster& operator=(cluster const&) = delete;
 
     /// The connection to the master serving `slot` (reading the map first if it is stale).
-    [[nodiscard]] connection& master_of(std::uint16_t slot) {
+    [[nodiscard]] connection& master_of(std::uint16_t slot) { return at(address_of(slot)); }
+
+    /// The address ("host:port") of the master serving `slot`, as the map says.
+    [[nodiscard]] std::string const& address_of(std::uint16_t slot) {
         if (stale_) refresh();
         auto const node = slot_node_[slot];
         if (node < 0) throw connection_lost("batch::redis::cluster: no node serves slot " + std::to_string(slot));
-        return at(masters_[static_cast<std::size_t>(node)]);
+        return masters_[static_cast<std::size_t>(node)];
     }
 
     /// The connection to the node at "host:port" (opened if need be).

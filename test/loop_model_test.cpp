@@ -45,7 +45,6 @@ struct loop_world {
     static b_op b(int key) { return {key}; }
     static c_op c(int key) { return {key}; }
 
-    static constexpr bool caches = true;
     bool prime(int, value_type) { throw std::logic_error("loop programs do not prime"); }
     bool forget(int) { throw std::logic_error("loop programs do not forget"); }
 };

@@ -55,6 +55,66 @@ struct completion_signature<void> {
     using type = void(std::exception_ptr);
 };
 
+/// The item a run drives: the item itself, or what an lvalue's `std::reference_wrapper` refers to.
+template <class T>
+T& unwrap(std::reference_wrapper<T> r) noexcept {
+    return r.get();
+}
+template <class T>
+T& unwrap(T& t) noexcept {
+    return t;
+}
+
+/// The handler of one run, and the work it keeps alive on the handler's executor, until the run
+/// ends: `finish` takes the run's result (or the failure that taking it throws), ends the run
+/// (so that its executor is free when the handler runs), and posts the handler to its own
+/// executor with the result or the failure. `async_run` and `batch::asio::loop` both end their
+/// runs through it.
+template <class Handler, class Result, class IoExecutor>
+class completion {
+    using handler_executor = asio::associated_executor_t<Handler, IoExecutor>;
+
+public:
+    completion(Handler handler, IoExecutor const& io)
+        : handler_(std::move(handler)), work_(asio::make_work_guard(asio::get_associated_executor(handler_, io))) {}
+
+    /// Ends `run` (if it started) with `failure`, or with its result; returns whether the handler
+    /// gets a failure.
+    template <class Run>
+    bool finish(std::optional<Run>& run, std::exception_ptr failure) {
+        typename kept_value<Result>::type value;
+        if (run && !failure) {
+            try {
+                if constexpr (std::is_void_v<Result>) {
+                    run->result();
+                } else {
+                    value.emplace(run->result());
+                }
+            } catch (...) {
+                failure = std::current_exception();
+            }
+        }
+        if constexpr (!std::is_void_v<Result>) {
+            if (!value) value.emplace();
+        }
+        run.reset();
+        auto handler_ex = work_.get_executor();
+        work_.reset();
+        asio::post(handler_ex, [handler = std::move(handler_), failure, value = std::move(value)]() mutable {
+            if constexpr (std::is_void_v<Result>) {
+                std::move(handler)(failure);
+            } else {
+                std::move(handler)(failure, std::move(*value));
+            }
+        });
+        return failure != nullptr;
+    }
+
+private:
+    Handler handler_;
+    asio::executor_work_guard<handler_executor> work_;
+};
+
 /// One run driven by an Asio event loop: steps it on a strand of the I/O executor, and between
 /// steps waits for its descriptors with `posix::stream_descriptor::async_wait` and for its
 /// deadline with a timer. The descriptors are registered afresh for each wait (a batcher may
@@ -63,12 +123,10 @@ template <class Executor, class Yielded, class Handler, class Strand>
 class run_operation : public std::enable_shared_from_this<run_operation<Executor, Yielded, Handler, Strand>> {
     using run_t = active_run<Executor, Yielded>;
     using result_t = typename run_t::result_type;
-    using handler_executor = asio::associated_executor_t<Handler, Strand>;
 
 public:
     run_operation(Strand strand, Handler handler)
-        : strand_(std::move(strand)), handler_(std::move(handler)),
-          work_(asio::make_work_guard(asio::get_associated_executor(handler_, strand_))), timer_(strand_) {}
+        : strand_(std::move(strand)), completion_(std::move(handler), strand_), timer_(strand_) {}
 
     /// Starts the run (on the strand: the executor is touched only there). Until it starts, the
     /// executor refuses to move (`batch::usage_error`): the strand's task points at it.
@@ -95,15 +153,6 @@ private:
     struct withdrawal {
         void operator()(batch::detail::scheduler* s) const noexcept { s->withdraw_run(); }
     };
-
-    template <class T>
-    static T& unwrap(std::reference_wrapper<T> r) noexcept {
-        return r.get();
-    }
-    template <class T>
-    static T& unwrap(T& t) noexcept {
-        return t;
-    }
 
     // Steps the run until it is done or waits for I/O; then completes, or arms the waits.
     void proceed() {
@@ -173,38 +222,11 @@ private:
         ++generation_;
         release_descriptors();
         timer_.cancel();
-        typename kept_value<result_t>::type value;
-        if constexpr (!std::is_void_v<result_t>) {
-            if (!failure) {
-                try {
-                    value.emplace(run_->result());
-                } catch (...) {
-                    failure = std::current_exception();
-                }
-            }
-            if (!value) value.emplace();
-        } else if (!failure) {
-            try {
-                run_->result();
-            } catch (...) {
-                failure = std::current_exception();
-            }
-        }
-        run_.reset();
-        auto handler_ex = work_.get_executor();
-        work_.reset();
-        asio::post(handler_ex, [handler = std::move(handler_), failure, value = std::move(value)]() mutable {
-            if constexpr (std::is_void_v<result_t>) {
-                std::move(handler)(failure);
-            } else {
-                std::move(handler)(failure, std::move(*value));
-            }
-        });
+        completion_.finish(run_, std::move(failure));
     }
 
     Strand strand_;
-    Handler handler_;
-    asio::executor_work_guard<handler_executor> work_;
+    completion<Handler, result_t, Strand> completion_;
     asio::steady_timer timer_;
     std::optional<run_t> run_;
     std::vector<std::unique_ptr<asio::posix::stream_descriptor>> descriptors_;

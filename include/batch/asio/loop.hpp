@@ -187,14 +187,12 @@ private:
     class request final : public slot::running {
         using run_t = active_run<executor_t, Yielded>;
         using result_t = typename run_t::result_type;
-        using handler_executor = asio::associated_executor_t<Handler, asio::strand<asio::io_context::executor_type>>;
+        using strand_t = asio::strand<asio::io_context::executor_type>;
 
     public:
         template <class Item>
-        request(slot& s, Handler handler, Item&& item, asio::strand<asio::io_context::executor_type> const& strand,
-                loop_stats& stats)
-            : handler_(std::move(handler)),
-              work_(asio::make_work_guard(asio::get_associated_executor(handler_, strand))), stats_(&stats) {
+        request(slot& s, Handler handler, Item&& item, strand_t const& strand, loop_stats& stats)
+            : completion_(std::move(handler), strand), stats_(&stats) {
             try {
                 run_.emplace(s.executor(), std::forward<Yielded>(unwrap(item)));
             } catch (...) {
@@ -220,49 +218,15 @@ private:
         void fail(std::exception_ptr e) noexcept override { complete(std::move(e)); }
 
     private:
-        template <class T>
-        static T& unwrap(std::reference_wrapper<T> r) noexcept {
-            return r.get();
-        }
-        template <class T>
-        static T& unwrap(T& t) noexcept {
-            return t;
-        }
-
         // Ends the run (so that the slot is free when the handler runs), then posts the handler
         // with the result or the failure to its own executor.
         void complete(std::exception_ptr failure) noexcept {
-            typename kept_value<result_t>::type value;
-            if (run_ && !failure) {
-                try {
-                    if constexpr (std::is_void_v<result_t>) {
-                        run_->result();
-                    } else {
-                        value.emplace(run_->result());
-                    }
-                } catch (...) {
-                    failure = std::current_exception();
-                }
-            }
-            if constexpr (!std::is_void_v<result_t>) {
-                if (!value) value.emplace();
-            }
-            run_.reset();
+            bool const failed = completion_.finish(run_, std::move(failure));
             ++stats_->completed;
-            if (failure) ++stats_->failed;
-            auto handler_ex = work_.get_executor();
-            work_.reset();
-            asio::post(handler_ex, [handler = std::move(handler_), failure, value = std::move(value)]() mutable {
-                if constexpr (std::is_void_v<result_t>) {
-                    std::move(handler)(failure);
-                } else {
-                    std::move(handler)(failure, std::move(*value));
-                }
-            });
+            if (failed) ++stats_->failed;
         }
 
-        Handler handler_;
-        asio::executor_work_guard<handler_executor> work_;
+        completion<Handler, result_t, strand_t> completion_;
         loop_stats* stats_;
         std::optional<run_t> run_;
         std::exception_ptr start_failure_;

@@ -175,78 +175,44 @@ public:
 
     /// Ends the asynchronous calls that are done (or cannot go on).
     void settle() {
-        if constexpr (asynchronous)
-            end_where([](flight& f) -> verdict {
-                if (f.pending.done()) return std::exception_ptr();
-                if (f.pending.interest().fd < 0) {
-                    return std::make_exception_ptr(
-                        batcher_error("batch: an asynchronous batch is not done and waits on no descriptor; interest() "
-                                      "must name a descriptor until done() is true"));
-                }
-                return std::nullopt;
-            });
+        if constexpr (asynchronous) flights::settle(flights_, finisher());
     }
 
     /// What the calls in flight wait for, merged into `out` (one entry per descriptor).
     void collect_waits(std::vector<io_interest>& out) const {
-        if constexpr (asynchronous) {
-            for (auto const& f : flights_) {
-                io_interest const want = f.pending.interest();
-                if (want.fd < 0) continue;
-                auto const same_fd = [&](io_interest const& w) { return w.fd == want.fd; };
-                if (auto it = std::find_if(out.begin(), out.end(), same_fd); it != out.end()) {
-                    it->events = static_cast<short>(it->events | want.events);
-                } else {
-                    out.push_back(want);
-                }
-            }
-        }
+        if constexpr (asynchronous) flights::add_waits(flights_, out);
     }
 
     /// `fd` is ready with `revents`: the calls waiting on it advance; those done end.
     void ready(int fd, short revents) {
-        if constexpr (asynchronous)
-            end_where([&](flight& f) -> verdict {
-                if (f.pending.interest().fd != fd) return std::nullopt;
-                try {
-                    f.pending.advance(revents);
-                } catch (...) {
-                    return std::current_exception();
-                }
-                if (f.pending.done()) return std::exception_ptr();
-                return std::nullopt;
-            });
+        if constexpr (asynchronous) flights::ready(flights_, fd, revents, finisher());
     }
 
     /// The earliest deadline of a call in flight, if one has one.
     [[nodiscard]] std::optional<clock::time_point> deadline() const {
         std::optional<clock::time_point> next;
-        for (auto const& f : flights_) {
-            if (f.deadline != clock::time_point::max() && (!next || f.deadline < *next)) next = f.deadline;
-        }
+        flights::earliest_deadline(flights_, next);
         return next;
     }
 
     /// Cancels the calls past their deadline; their operations fail with `batch::timeout_error`.
     void expire(clock::time_point now) {
-        if constexpr (asynchronous)
-            end_where([&](flight& f) -> verdict {
-                if (f.deadline > now) return std::nullopt;
-                batch::detail::cancel(f.pending);
-                return std::make_exception_ptr(
-                    timeout_error("batch: a batch of " + std::to_string(f.end - f.begin) + " operations of type "
-                                  + std::string(type_name_v<Op>)
-                                  + " did not finish within its batcher's timeout(); it was cancelled"));
+        if constexpr (asynchronous) {
+            flights::expire(flights_, now, finisher(), [](flight const& f) {
+                return "batch: a batch of " + std::to_string(f.end - f.begin) + " operations of type "
+                       + std::string(type_name_v<Op>)
+                       + " did not finish within its batcher's timeout(); it was cancelled";
             });
+        }
     }
 
     /// Cancels every call in flight and fails what waits on them with `e` (the loop stops).
     void cancel_all(std::exception_ptr const& e = nullptr) noexcept {
         if constexpr (asynchronous) {
-            auto flights = std::move(flights_);
+            auto given_up = std::move(flights_);
             flights_.clear();
-            for (auto& f : flights) batch::detail::cancel(f.pending);
-            for (auto& f : flights) {
+            for (auto& f : given_up) batch::detail::cancel(f.pending);
+            for (auto& f : given_up) {
                 if (e) answer_range(*f.of, f.begin, f.end, e);
             }
             sent_.clear();
@@ -260,8 +226,6 @@ public:
     }
 
 private:
-    using verdict = std::optional<std::exception_ptr>;
-
     static key_t key_for([[maybe_unused]] Op const& op) {
         if constexpr (keyed) {
             return key_t(key_of(op));
@@ -410,26 +374,9 @@ private:
         }
     }
 
-    // Ends the flights for which `judge` gives a verdict, in submission order.
-    template <class Judge>
-    void end_where(Judge&& judge) {
-        if constexpr (asynchronous) {
-            std::vector<flight> ended;
-            std::vector<std::exception_ptr> errors;
-            std::size_t kept = 0;
-            for (std::size_t i = 0; i < flights_.size(); ++i) {
-                verdict const v = judge(flights_[i]);
-                if (!v) {
-                    if (kept != i) std::swap(flights_[kept], flights_[i]);
-                    ++kept;
-                } else {
-                    ended.push_back(std::move(flights_[i]));
-                    errors.push_back(*v);
-                }
-            }
-            flights_.erase(flights_.begin() + static_cast<std::ptrdiff_t>(kept), flights_.end());
-            for (std::size_t i = 0; i < ended.size(); ++i) finish(ended[i], errors[i]);
-        }
+    // What `flights::...` calls for a call that has ended.
+    auto finisher() noexcept {
+        return [this](flight& f, std::exception_ptr const& error) noexcept { finish(f, error); };
     }
 
     // An asynchronous call has ended: its results are filed, or its operations fail.

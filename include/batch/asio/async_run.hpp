@@ -5,13 +5,13 @@
 #include <utility>
 
 #include <batch/active_run.hpp>
+#include <batch/asio/detail/descriptors.hpp>
 #include <batch/async_batcher.hpp>
 
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -116,9 +116,9 @@ private:
 };
 
 /// One run driven by an Asio event loop: steps it on a strand of the I/O executor, and between
-/// steps waits for its descriptors with `posix::stream_descriptor::async_wait` and for its
-/// deadline with a timer. The descriptors are registered afresh for each wait (a batcher may
-/// reconnect, and so reuse a descriptor number, between waits) and released, never closed.
+/// steps waits for its descriptors (through the io_context's `descriptors`, where each stays
+/// registered for as long as it is the same socket, whichever runs share it) and for its
+/// deadline with a timer.
 template <class Executor, class Yielded, class Handler, class Strand>
 class run_operation : public std::enable_shared_from_this<run_operation<Executor, Yielded, Handler, Strand>> {
     using run_t = active_run<Executor, Yielded>;
@@ -126,7 +126,17 @@ class run_operation : public std::enable_shared_from_this<run_operation<Executor
 
 public:
     run_operation(Strand strand, Handler handler)
-        : strand_(std::move(strand)), completion_(std::move(handler), strand_), timer_(strand_) {}
+        : strand_(std::move(strand)), completion_(std::move(handler), strand_), timer_(strand_),
+          registry_(descriptors::of(strand_.get_inner_executor())),
+          watcher_([this](int fd, short revents, std::uint64_t generation) {
+              asio::post(strand_, [self = this->shared_from_this(), fd, revents, generation] {
+                  if (generation == self->generation_) self->ready(fd, revents);
+              });
+          }) {}
+
+    run_operation(run_operation const&) = delete;
+    run_operation& operator=(run_operation const&) = delete;
+    ~run_operation() { registry_.forget(watcher_); }
 
     /// Starts the run (on the strand: the executor is touched only there). Until it starts, the
     /// executor refuses to move (`batch::usage_error`): the strand's task points at it.
@@ -168,21 +178,9 @@ private:
     }
 
     void arm() {
-        release_descriptors();
         std::uint64_t const generation = ++generation_;
         auto self = this->shared_from_this();
-        for (io_interest const& w : run_->waits()) {
-            auto& d = descriptors_.emplace_back(std::make_unique<asio::posix::stream_descriptor>(strand_, w.fd));
-            for (short const event : {short(POLLIN), short(POLLOUT)}) {
-                if (!(w.events & event)) continue;
-                auto const type = event == POLLIN ? asio::posix::stream_descriptor::wait_read
-                                                  : asio::posix::stream_descriptor::wait_write;
-                d->async_wait(type, [self, generation, fd = w.fd, event](boost::system::error_code const& ec) {
-                    if (ec || generation != self->generation_) return; // released for a later wait
-                    self->ready(fd, event);
-                });
-            }
-        }
+        registry_.watch(watcher_, run_->waits(), generation, self);
         if (auto const deadline = run_->deadline()) {
             timer_.expires_at(*deadline);
             timer_.async_wait([self, generation](boost::system::error_code const& ec) {
@@ -195,7 +193,7 @@ private:
     // A descriptor is ready (or, for -1, the deadline has come): hand it over, then go on.
     void ready(int fd, short revents) {
         ++generation_; // the other waits of this round are stale now
-        release_descriptors();
+        registry_.forget(watcher_);
         timer_.cancel();
         try {
             if (fd >= 0) run_->ready(fd, revents);
@@ -207,20 +205,11 @@ private:
         proceed();
     }
 
-    void release_descriptors() noexcept {
-        for (auto& d : descriptors_) {
-            boost::system::error_code ignored;
-            d->cancel(ignored);
-            d->release();
-        }
-        descriptors_.clear();
-    }
-
     // Ends the run (so that the executor is free when the handler runs), then calls the
     // handler on its own executor with the result or the failure.
     void complete(std::exception_ptr failure) {
         ++generation_;
-        release_descriptors();
+        registry_.forget(watcher_);
         timer_.cancel();
         completion_.finish(run_, std::move(failure));
     }
@@ -228,8 +217,9 @@ private:
     Strand strand_;
     completion<Handler, result_t, Strand> completion_;
     asio::steady_timer timer_;
+    descriptors& registry_;
+    watcher watcher_;
     std::optional<run_t> run_;
-    std::vector<std::unique_ptr<asio::posix::stream_descriptor>> descriptors_;
     std::uint64_t generation_ = 0;
 };
 

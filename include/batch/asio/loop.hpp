@@ -18,7 +18,6 @@
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -102,8 +101,13 @@ public:
 
     template <class... Bs>
     loop_core(asio::io_context& io, Bs&&... batchers)
-        : strand_(asio::make_strand(io)), timer_(strand_), batchers_(std::forward<Bs>(batchers)...),
-          hubs_(std::get<set::template index<Ops>>(batchers_)...) {}
+        : strand_(asio::make_strand(io)), timer_(strand_), registry_(descriptors::of(io.get_executor())),
+          watcher_([this](int fd, short revents, std::uint64_t generation) {
+              asio::post(strand_, [self = this->shared_from_this(), fd, revents, generation] {
+                  if (generation == self->generation_) self->ready(fd, revents);
+              });
+          }),
+          batchers_(std::forward<Bs>(batchers)...), hubs_(std::get<set::template index<Ops>>(batchers_)...) {}
 
     loop_core(loop_core const&) = delete;
     loop_core& operator=(loop_core const&) = delete;
@@ -157,7 +161,7 @@ public:
         return s;
     }
 
-    ~loop_core() { release_descriptors(); }
+    ~loop_core() { registry_.forget(watcher_); }
 
     /// Starts a request on the loop's strand; with a `timeout` above zero, the request ends with
     /// `batch::timeout_error` if it has not finished that long after it started.
@@ -308,7 +312,7 @@ private:
 
     // Waits for the descriptors of the batches in flight, and for the earliest deadline.
     void arm() {
-        release_descriptors();
+        registry_.forget(watcher_);
         timer_.cancel();
         waits_.clear();
         each_hub([&](auto& h) { h.collect_waits(waits_); });
@@ -319,18 +323,7 @@ private:
         if (waits_.empty() && !deadline) return;
         std::uint64_t const generation = ++generation_;
         auto self = this->shared_from_this();
-        for (io_interest const& w : waits_) {
-            auto& d = descriptors_.emplace_back(std::make_unique<asio::posix::stream_descriptor>(strand_, w.fd));
-            for (short const event : {short(POLLIN), short(POLLOUT)}) {
-                if (!(w.events & event)) continue;
-                auto const type = event == POLLIN ? asio::posix::stream_descriptor::wait_read
-                                                  : asio::posix::stream_descriptor::wait_write;
-                d->async_wait(type, [self, generation, fd = w.fd, event](boost::system::error_code const& ec) {
-                    if (ec || generation != self->generation_) return;
-                    self->ready(fd, event);
-                });
-            }
-        }
+        registry_.watch(watcher_, waits_, generation, self);
         if (deadline) {
             timer_.expires_at(*deadline);
             timer_.async_wait([self, generation](boost::system::error_code const& ec) {
@@ -344,6 +337,7 @@ private:
     // other descriptor ready now, advance; then a turn resumes the requests they answered.
     void ready(int fd, short revents) {
         ++generation_;
+        registry_.forget(watcher_);
         if (fd >= 0) advance(fd, revents);
         std::vector<pollfd> others;
         for (io_interest const& w : waits_) {
@@ -363,21 +357,12 @@ private:
         each_hub([&](auto& h) { h.ready(fd, revents); });
     }
 
-    void release_descriptors() noexcept {
-        for (auto& d : descriptors_) {
-            boost::system::error_code ignored;
-            d->cancel(ignored);
-            d->release();
-        }
-        descriptors_.clear();
-    }
-
     // Ends everything: the batches in flight are cancelled, and each request still running
     // ends with `batch::usage_error`.
     void stop_all() noexcept {
         stopped_ = true;
         ++generation_;
-        release_descriptors();
+        registry_.forget(watcher_);
         timer_.cancel();
         auto const e = std::make_exception_ptr(
             usage_error("batch: the batch::asio::loop was destroyed before this request finished"));
@@ -397,13 +382,14 @@ private:
 
     asio::strand<asio::io_context::executor_type> strand_;
     asio::steady_timer timer_;
+    descriptors& registry_;
+    watcher watcher_;
     std::tuple<Batchers...> batchers_;
     std::tuple<hub_t<Ops>...> hubs_;
     std::vector<std::unique_ptr<slot>> slots_;
     std::vector<slot*> free_;
     std::vector<slot*> runnable_;
     std::vector<io_interest> waits_;
-    std::vector<std::unique_ptr<asio::posix::stream_descriptor>> descriptors_;
     std::uint64_t generation_ = 0;
     loop_stats requests_; ///< The requests' counts (and turns); the batches' are in `counts_`.
     serve::hub_counts counts_;

@@ -12,6 +12,11 @@
 // sent as they are (what one executor per request sends), `naive` one request after another
 // with one query per item. Reported: requests per second, and each request's latency from its
 // arrival to its completion (p50, p99).
+//
+// W10, the Asio bridge's cost: N requests at once, each on an executor of its own under
+// batch::asio::async_run, all sharing one connection to each store (their batches are not
+// merged across requests), against `naive` as in W7. Reported: the process's CPU time per
+// request; bench/syscalls counts the system calls per request of each (with strace).
 #include <utility>
 
 #include "blocking.hpp"
@@ -20,6 +25,7 @@
 #include "program.hpp"
 #include "servers.hpp"
 
+#include <batch/asio/async_run.hpp>
 #include <batch/asio/loop.hpp>
 
 #include <benchmark/benchmark.h>
@@ -34,6 +40,8 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include <time.h>
 
 namespace {
 
@@ -187,7 +195,65 @@ void service_naive(benchmark::State& state) {
     report_service(state, l, static_cast<double>(s.names.queries + s.spouses.queries - before), wall);
 }
 
+/// The CPU time of the whole process (every thread), in seconds.
+double process_cpu_seconds() {
+    timespec t{};
+    ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
+}
+
+/// W10 under async_run: an executor per request, one connection to each store between them.
+void bridge_async_run(benchmark::State& state) {
+    auto& s = servers::get();
+    auto const n = state.range(0);
+    using executor_t = decltype(batch::make_executor<ops>(postgres_names(s.pg), redis_spouses(s.rd)));
+    std::vector<std::unique_ptr<executor_t>> executors;
+    for (std::int64_t i = 0; i < n; ++i)
+        executors.push_back(
+            std::make_unique<executor_t>(batch::make_executor<ops>(postgres_names(s.pg), redis_spouses(s.rd))));
+    boost::asio::io_context io;
+    std::int64_t wrong = 0;
+    auto const serve = [&] {
+        for (std::int64_t id = 1; id <= n; ++id) {
+            batch::asio::async_run(io, *executors[static_cast<std::size_t>(id - 1)], gen_spouses(id),
+                                   [&, id](std::exception_ptr e, couple const& c) {
+                                       if (e || c.first.id != id) ++wrong;
+                                   });
+        }
+        io.restart();
+        io.run();
+    };
+    serve(); // prepared statements, registrations
+    double cpu = 0;
+    for (auto _ : state) {
+        double const before = process_cpu_seconds();
+        serve();
+        cpu += process_cpu_seconds() - before;
+    }
+    if (wrong != 0) state.SkipWithError("wrong result");
+    state.counters["cpu_us_per_request"] =
+        cpu * 1e6 / (static_cast<double>(state.iterations()) * static_cast<double>(n));
+}
+
+/// W10 naive: the requests one after another, one blocking query per item.
+void bridge_naive(benchmark::State& state) {
+    auto& s = servers::get();
+    both_clients client{s.names, s.spouses};
+    auto const n = state.range(0);
+    for (std::int64_t id = 1; id <= n; ++id) benchmark::DoNotOptimize(naive_spouses(client, id)); // as above
+    double cpu = 0;
+    for (auto _ : state) {
+        double const before = process_cpu_seconds();
+        for (std::int64_t id = 1; id <= n; ++id) benchmark::DoNotOptimize(naive_spouses(client, id));
+        cpu += process_cpu_seconds() - before;
+    }
+    state.counters["cpu_us_per_request"] =
+        cpu * 1e6 / (static_cast<double>(state.iterations()) * static_cast<double>(n));
+}
+
 [[maybe_unused]] bool const registered = [] {
+    benchmark::RegisterBenchmark("W10_bridge/async_run", bridge_async_run)->Arg(1'000)->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark("W10_bridge/naive", bridge_naive)->Arg(1'000)->Unit(benchmark::kMillisecond);
     for (std::int64_t n : {1'000, 10'000}) {
         benchmark::RegisterBenchmark("W7_service/loop", [](benchmark::State& state) { service_loop(state, true); })
             ->Arg(n)

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <batch/async_batcher.hpp>
+#include <batch/detail/base/type_name.hpp>
 #include <batch/error.hpp>
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <exception>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -29,6 +31,20 @@ struct flight {
     clock::time_point deadline = clock::time_point::max();
     clock::time_point submitted{}; ///< Measured only by an executor with an observer.
 };
+
+/// What a batch that its batcher's `timeout()` ended says: how many operations of which type,
+/// and on which store (the pending batch's `name()`, where it has one: "postgres").
+template <class Op, class Pending>
+std::string timeout_message(std::size_t operations, Pending const& pending) {
+    std::string m =
+        "batch: a batch of " + std::to_string(operations) + " operations of type " + std::string(type_name_v<Op>);
+    if constexpr (requires {
+                      { pending.name() } -> std::convertible_to<std::string_view>;
+                  }) {
+        m += " on " + std::string(pending.name());
+    }
+    return m + " did not finish within its batcher's timeout(); it was cancelled";
+}
 
 /// Stands for the flights of an operation type whose batcher is not asynchronous.
 struct no_flights {};
@@ -189,8 +205,8 @@ public:
     void expire(clock::time_point now, Finish&& finish) {
         each([&](auto& list) {
             flights::expire(list, now, finish, [](auto const& f) {
-                return "batch: an asynchronous batch of " + std::to_string(f.call.size())
-                       + " operations did not finish within its batcher's timeout(); it was cancelled";
+                return timeout_message<typename std::remove_cvref_t<decltype(f.call)>::operation>(f.call.size(),
+                                                                                                  f.pending);
             });
         });
     }

@@ -198,11 +198,8 @@ public:
     /// Cancels the calls past their deadline; their operations fail with `batch::timeout_error`.
     void expire(clock::time_point now) {
         if constexpr (asynchronous) {
-            flights::expire(flights_, now, finisher(), [](flight const& f) {
-                return "batch: a batch of " + std::to_string(f.end - f.begin) + " operations of type "
-                       + std::string(type_name_v<Op>)
-                       + " did not finish within its batcher's timeout(); it was cancelled";
-            });
+            flights::expire(flights_, now, finisher(),
+                            [](flight const& f) { return timeout_message<Op>(f.end - f.begin, f.pending); });
         }
     }
 

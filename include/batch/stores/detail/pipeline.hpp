@@ -20,6 +20,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -176,6 +177,9 @@ public:
     pending(Batcher const* b, Connection* c, std::span<Op const> ops, std::optional<std::uint64_t> number)
         : batcher_(b), connection_(c), ops_(ops), number_(number) {}
 
+    /// The store, as a timeout's message names it.
+    [[nodiscard]] static constexpr std::string_view name() noexcept { return Batcher::name(); }
+
     [[nodiscard]] io_interest interest() const { return connection_->interest(); }
     void advance(short revents) { connection_->pump(revents); }
     [[nodiscard]] bool done() const { return !number_ || connection_->answered(*number_); }
@@ -195,12 +199,26 @@ private:
     std::optional<std::uint64_t> number_;
 };
 
-/// The outcome of `make()`, a result of type `R`, or the failure it threw: one operation's
-/// decoding fails that operation alone.
-template <class R, class Make>
-outcome<R> outcome_of(Make&& make) {
+/// The outcome of `make()`, the result (of type `R`) decoded from the value at a key, or the
+/// failure it threw: one operation's decoding fails that operation alone. A failure other than
+/// the store's own `Error` is wrapped in one that names the store and the key (`key()` is
+/// called only then) and says what the decoder threw; the decoder's exception is nested in it
+/// (`std::rethrow_if_nested`).
+template <class R, class Error, class Key, class Make>
+outcome<R> decoded(std::string_view store, Key&& key, Make&& make) {
+    std::string what;
     try {
         return R(make());
+    } catch (Error const&) {
+        return std::current_exception();
+    } catch (std::exception const& e) {
+        what = e.what();
+    } catch (...) {
+        what = "an exception not derived from std::exception";
+    }
+    try {
+        std::throw_with_nested(
+            Error(std::string(store) + ": decoding the value at key '" + std::string(key()) + "' failed: " + what));
     } catch (...) {
         return std::current_exception();
     }

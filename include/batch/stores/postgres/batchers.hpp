@@ -129,10 +129,12 @@ public:
                 out.push_back(stores::detail::missing<result_t, not_found>("batch::postgres", "no row for key", key));
                 continue;
             }
-            out.push_back(stores::detail::outcome_of<result_t>([&] {
-                if (it->second < 0) throw error("batch::postgres: several rows for key '" + key + "'");
-                return std::invoke(decode_, row(r.get(), it->second));
-            }));
+            out.push_back(stores::detail::decoded<result_t, error>(
+                "batch::postgres", [&] { return key; },
+                [&] {
+                    if (it->second < 0) throw error("batch::postgres: several rows for key '" + key + "'");
+                    return std::invoke(decode_, row(r.get(), it->second));
+                }));
         }
         return out;
     }

@@ -72,7 +72,9 @@ public:
                     "batch::redis", "nothing at key", detail::key_text(std::invoke(key_of_, ops[i]))));
                 continue;
             }
-            out.push_back(stores::detail::outcome_of<result_t>([&] { return std::invoke(decode_, r.text()); }));
+            out.push_back(stores::detail::decoded<result_t, error>(
+                "batch::redis", [&] { return detail::key_text(std::invoke(key_of_, ops[i])); },
+                [&] { return std::invoke(decode_, r.text()); }));
         }
         return out;
     }
@@ -122,15 +124,23 @@ public:
         out.reserve(ops.size());
         for (std::size_t i = 0; i < ops.size(); ++i) {
             reply const r(replies.at(i).get());
-            out.push_back(stores::detail::outcome_of<result_t>([&] {
-                if (r.is_error()) throw error("batch::redis: " + std::string(r.text()));
-                return std::invoke(decode_, r, ops[i]);
-            }));
+            out.push_back(stores::detail::decoded<result_t, error>(
+                "batch::redis", [&] { return key_of(ops[i]); },
+                [&] {
+                    if (r.is_error()) throw error("batch::redis: " + std::string(r.text()));
+                    return std::invoke(decode_, r, ops[i]);
+                }));
         }
         return out;
     }
 
 private:
+    // An operation's key, for messages: its command's first argument.
+    std::string key_of(Op const& op) const {
+        auto const args = std::invoke(command_, op);
+        return args.size() > 1 ? std::string(args[1]) : std::string();
+    }
+
     stores::detail::connection_source<connection> to_;
     Command command_;
     Decode decode_;

@@ -337,8 +337,9 @@ public:
                         stores::detail::missing<result_t, not_found>("batch::redis", "nothing at key", keys_[i]));
                     continue;
                 }
-                results_[i].emplace(
-                    stores::detail::outcome_of<result_t>([&] { return std::invoke(batcher_->decode_, r.text()); }));
+                results_[i].emplace(stores::detail::decoded<result_t, error>(
+                    "batch::redis", [&] { return keys_[i]; },
+                    [&] { return std::invoke(batcher_->decode_, r.text()); }));
             }
             if (!moved.empty()) send(moved, {});
             for (auto const& [i, where] : asked) send({i}, where);

@@ -10,9 +10,11 @@
 
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <optional>
 #include <set>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -224,14 +226,19 @@ BOOST_AUTO_TEST_CASE(a_timeout_cancels_a_slow_query_and_the_connection_drops_its
         std::int64_t id;
         using result_type = std::optional<user>;
     };
-    struct slow_lookup : decltype(pg::lookup<slow_get>(d.conn, "", &slow_get::id, decode_user)) {
-        std::chrono::milliseconds timeout() const { return 50ms; }
-    };
     auto ex = batch::make_executor<batch::operations<slow_get, get_user>>(
-        slow_lookup{pg::lookup<slow_get>(d.conn, "SELECT id, name, spouse FROM users, pg_sleep(0.3) WHERE id = ANY($1)",
-                                         &slow_get::id, decode_user)},
+        pg::lookup<slow_get>(d.conn, "SELECT id, name, spouse FROM users, pg_sleep(0.3) WHERE id = ANY($1)",
+                             &slow_get::id, decode_user)
+            .with_timeout(50ms),
         user_lookup(d.conn));
-    BOOST_CHECK_THROW(ex.run(slow_get{1}), batch::timeout_error);
+    try {
+        ex.run(slow_get{1});
+        BOOST_FAIL("a slow query did not time out");
+    } catch (batch::timeout_error const& e) {
+        std::string const what = e.what(); // names the operation type and the store
+        BOOST_TEST(what.find("slow_get") != std::string::npos, what);
+        BOOST_TEST(what.find("on postgres") != std::string::npos, what);
+    }
     BOOST_TEST(ex.run(get_user{2})->name == "user 2"); // after the late answer, which is dropped
 }
 
@@ -251,4 +258,25 @@ BOOST_AUTO_TEST_CASE(a_pool_spreads_the_batches_of_a_round_over_its_connections)
     for (auto const& u : out) processes.insert(u->spouse);
     BOOST_TEST(processes.size() == 3u); // three queries, on three connections at once
     for (std::size_t i = 0; i < connections.size(); ++i) BOOST_TEST(connections[i].connected());
+}
+
+BOOST_AUTO_TEST_CASE(a_failing_decoder_fails_its_operation_naming_the_key_with_its_own_exception_nested) {
+    auto& d = db();
+    // The note 'one' read as a number: the decoder throws std::invalid_argument.
+    struct note_number {
+        std::string name;
+        using result_type = std::optional<long long>;
+    };
+    auto ex = batch::make_executor<batch::operations<note_number>>(
+        pg::lookup<note_number>(d.conn, "SELECT name, note FROM notes WHERE name = ANY($1)", &note_number::name,
+                                [](pg::row const& r) { return std::stoll(r.get<std::string>(1)); }));
+    try {
+        ex.run(note_number{"plain"});
+        BOOST_FAIL("decoding 'one' as a number succeeded");
+    } catch (pg::error const& e) {
+        std::string const what = e.what();
+        BOOST_TEST(what.find("decoding the value at key 'plain' failed: stoll") != std::string::npos, what);
+        BOOST_CHECK_THROW(std::rethrow_if_nested(e), std::invalid_argument);
+    }
+    BOOST_TEST(!ex.run(note_number{"missing"}).has_value()); // the connection goes on
 }

@@ -8,11 +8,18 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <poll.h>
+
+#include <chrono>
+#include <exception>
 #include <map>
 #include <optional>
 #include <set>
 #include <span>
+#include <stdexcept>
 #include <string>
+#include <string_view>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -168,4 +175,54 @@ BOOST_AUTO_TEST_CASE(a_pool_spreads_the_batches_of_a_round_over_its_connections)
     auto const ids = ex.run(std::move(ops));
     BOOST_TEST(ex.stats().batches == 3u);
     BOOST_TEST(std::set<long long>(ids.begin(), ids.end()).size() == 3u);
+}
+
+namespace {
+struct get_number {
+    std::string key;
+    using result_type = std::optional<long long>;
+};
+} // namespace
+
+BOOST_AUTO_TEST_CASE(a_failing_decoder_fails_its_operation_naming_the_key_with_its_own_exception_nested) {
+    auto& s = redis();
+    auto ex = batch::make_executor<batch::operations<get_number>>(
+        rd::get<get_number>(s.conn, &get_number::key, [](std::string_view v) { return std::stoll(std::string(v)); }));
+    try {
+        ex.run(get_number{"plain"}); // "one"
+        BOOST_FAIL("decoding 'one' as a number succeeded");
+    } catch (rd::error const& e) {
+        std::string const what = e.what();
+        BOOST_TEST(what.find("decoding the value at key 'plain' failed: stoll") != std::string::npos, what);
+        BOOST_CHECK_THROW(std::rethrow_if_nested(e), std::invalid_argument);
+    }
+    BOOST_TEST(ex.run(get_number{"missing"}).has_value() == false); // the connection goes on
+}
+
+BOOST_AUTO_TEST_CASE(a_timeout_fails_a_stalled_batch_naming_its_type_and_store_and_the_connection_goes_on) {
+    auto& s = redis();
+    // Redis stops answering clients for 300 ms (CLIENT PAUSE), as a stalled server would.
+    rd::connection other(s.env.redis);
+    auto ex = batch::make_executor<batch::operations<get_value>>(
+        rd::get<get_value>(s.conn, &get_value::key).with_timeout(std::chrono::milliseconds(50)));
+    BOOST_TEST(rd::get<get_value>(s.conn, &get_value::key).timeout().count() == 0); // none by default
+    auto const paused = other.send({{"CLIENT", "PAUSE", "300"}});
+    while (!other.answered(paused)) {
+        pollfd p{other.interest().fd, other.interest().events, 0};
+        ::poll(&p, 1, 5000);
+        other.pump(p.revents);
+    }
+    other.take(paused);
+    auto const start = std::chrono::steady_clock::now();
+    try {
+        ex.run(get_value{"plain"});
+        BOOST_FAIL("a stalled batch did not time out");
+    } catch (batch::timeout_error const& e) {
+        std::string const what = e.what();
+        BOOST_TEST(what.find("get_value") != std::string::npos, what);
+        BOOST_TEST(what.find("on redis") != std::string::npos, what);
+    }
+    BOOST_TEST((std::chrono::steady_clock::now() - start < std::chrono::milliseconds(250)));
+    std::this_thread::sleep_for(std::chrono::milliseconds(300)); // the pause ends; the late answer is dropped
+    BOOST_TEST(ex.run(get_value{"plain"}).value_or("?") == "one");
 }

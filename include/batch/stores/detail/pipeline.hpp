@@ -168,6 +168,25 @@ private:
     std::uint64_t next_ = 0;
 };
 
+/// A store batcher's time limit (the CRTP base of each): `timeout()`, none by default, and
+/// `with_timeout(t)`, a copy of the batcher whose batches fail with `batch::timeout_error` (naming
+/// the operation type and the store) when their answer has not come within `t`; an answer that
+/// comes later is dropped, and the connection goes on.
+template <class Batcher>
+class timeout_option {
+public:
+    [[nodiscard]] std::chrono::milliseconds timeout() const noexcept { return timeout_; }
+
+    [[nodiscard]] Batcher with_timeout(std::chrono::milliseconds t) const {
+        Batcher copy = static_cast<Batcher const&>(*this);
+        static_cast<timeout_option&>(copy).timeout_ = t;
+        return copy;
+    }
+
+private:
+    std::chrono::milliseconds timeout_{};
+};
+
 /// A pending batch of a store batcher (`batch::pending_batch`): it asks the connection whether
 /// its answer (numbered `number`) has come, and hands the answer to the batcher's
 /// `answer(ops, answer)`. A batch with no operations sends nothing and is done at once.
@@ -204,23 +223,26 @@ private:
 /// the store's own `Error` is wrapped in one that names the store and the key (`key()` is
 /// called only then) and says what the decoder threw; the decoder's exception is nested in it
 /// (`std::rethrow_if_nested`).
+template <class Error, class Key>
+std::exception_ptr wrapped_decoder_failure(std::string_view store, Key& key, char const* what) {
+    try { // inside the handler of the decoder's exception, which is nested
+        std::throw_with_nested(
+            Error(std::string(store) + ": decoding the value at key '" + std::string(key()) + "' failed: " + what));
+    } catch (...) {
+        return std::current_exception();
+    }
+}
+
 template <class R, class Error, class Key, class Make>
 outcome<R> decoded(std::string_view store, Key&& key, Make&& make) {
-    std::string what;
     try {
         return R(make());
     } catch (Error const&) {
         return std::current_exception();
     } catch (std::exception const& e) {
-        what = e.what();
+        return wrapped_decoder_failure<Error>(store, key, e.what());
     } catch (...) {
-        what = "an exception not derived from std::exception";
-    }
-    try {
-        std::throw_with_nested(
-            Error(std::string(store) + ": decoding the value at key '" + std::string(key()) + "' failed: " + what));
-    } catch (...) {
-        return std::current_exception();
+        return wrapped_decoder_failure<Error>(store, key, "an exception not derived from std::exception");
     }
 }
 

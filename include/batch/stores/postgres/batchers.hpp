@@ -76,7 +76,7 @@ private:
 /// rows fails with `batch::postgres::error`. A failing query fails only its batch, with the
 /// server's message.
 template <class Op, class KeyOf, class Decode>
-class lookup_batcher {
+class lookup_batcher : public stores::detail::timeout_option<lookup_batcher<Op, KeyOf, Decode>> {
     using result_t = result_of_t<Op>;
     using key_t = std::remove_cvref_t<std::invoke_result_t<KeyOf const&, Op const&>>;
     static constexpr bool integer_keys = detail::integer_key<key_t>;

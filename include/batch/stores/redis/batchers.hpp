@@ -33,7 +33,7 @@ struct as_string {
 /// result is a `std::optional` (empty for a key that holds nothing, or not a string), or a plain
 /// value (such a key then fails with `batch::redis::not_found`).
 template <class Op, class KeyOf, class Decode = as_string>
-class get_batcher {
+class get_batcher : public stores::detail::timeout_option<get_batcher<Op, KeyOf, Decode>> {
     using result_t = result_of_t<Op>;
 
 public:
@@ -96,7 +96,7 @@ template <class Op, class KeyOf, class Decode = as_string>
 /// arguments (`{"HGETALL", key}`), `decode(reply)` the operation's result from its reply. An
 /// error reply fails only its operation, with Redis's message.
 template <class Op, class Command, class Decode>
-class command_batcher {
+class command_batcher : public stores::detail::timeout_option<command_batcher<Op, Command, Decode>> {
     using result_t = result_of_t<Op>;
 
 public:

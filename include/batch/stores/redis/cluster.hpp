@@ -187,7 +187,7 @@ private:
 /// is sent once more after the slot map is read again, and fails with
 /// `batch::redis::connection_lost` if that fails too. Results as `get_batcher`'s.
 template <class Op, class KeyOf, class Decode = as_string>
-class cluster_get_batcher {
+class cluster_get_batcher : public stores::detail::timeout_option<cluster_get_batcher<Op, KeyOf, Decode>> {
     using result_t = result_of_t<Op>;
 
 public:

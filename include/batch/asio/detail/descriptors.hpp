@@ -17,14 +17,17 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/query.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <poll.h>
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <iterator>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -65,20 +68,14 @@ public:
     using key_type = descriptors;
     static inline asio::execution_context::id id;
 
-    explicit descriptors(asio::execution_context& context) : asio::execution_context::service(context) {
-        // Asio's descriptor service (and its reactor) must outlive the descriptors kept here:
-        // services shut down in the reverse order of their making, so it is made first.
-        asio::use_service<asio::detail::reactive_descriptor_service>(context);
-    }
+    explicit descriptors(asio::io_context& io)
+        : asio::execution_context::service(io), io_(&io), sweep_(make_services_first(io)) {}
 
     /// The registry of the io_context of `ex` (an executor of an `io_context`, or a strand of one).
     template <class Executor>
     static descriptors& of(Executor const& ex) {
         asio::io_context& io = asio::query(ex, asio::execution::context);
-        auto& d = asio::use_service<descriptors>(io);
-        std::lock_guard lock(d.mutex_);
-        d.io_ = &io;
-        return d;
+        return asio::use_service<descriptors>(io);
     }
 
     /// Lists `w` for each of `interests` with `generation` (replacing its earlier listing under
@@ -96,9 +93,10 @@ public:
         polled.clear();
         for (io_interest const& i : interests) polled.push_back({i.fd, i.events, 0});
         if (::poll(polled.data(), polled.size(), 0) <= 0) return;
+        std::vector<listing> woken; // released outside the lock
         std::lock_guard lock(mutex_);
         for (pollfd const& p : polled) {
-            if (p.revents) w.notify_(p.fd, p.revents, generation);
+            if (p.revents) wake(p.fd, p.revents, woken);
         }
     }
 
@@ -134,6 +132,7 @@ public:
             gone.swap(entries_);
             listings_ = 0;
             busy_.reset();
+            sweep_.cancel();
         }
         for (auto& e : gone) {
             if (e && e->socket) release(*e->socket);
@@ -141,6 +140,14 @@ public:
     }
 
 private:
+    // Asio's descriptor and timer services (and the reactor) must outlive the descriptors and
+    // the timer kept here: services shut down and go in the reverse order of their making, so
+    // they are made first.
+    static asio::io_context& make_services_first(asio::io_context& io) {
+        asio::use_service<asio::detail::reactive_descriptor_service>(io);
+        return io;
+    }
+
     struct listing {
         watcher* w;
         std::uint64_t generation;
@@ -201,6 +208,7 @@ private:
                 waiting.push_back({&w, generation, keep_alive});
                 if (listings_++ == 0) busy_.emplace(io_->get_executor());
             }
+            if (waiting.front().w != &w) sweep_soon(); // shared
             if (!e.outstanding[d]) {
                 e.outstanding[d] = true;
                 e.socket->async_wait(d == 0 ? asio::posix::stream_descriptor::wait_read
@@ -224,12 +232,57 @@ private:
             if (!e || e->serial != serial) return; // a socket since closed
             e->outstanding[d] = false;
             if (ec == asio::error::operation_aborted) return;
-            woken.swap(e->waiting[d]);
-            short const revents = static_cast<short>(event_of[d] | (ec ? POLLERR : 0));
-            for (listing const& l : woken) l.w->notify_(fd, revents, l.generation); // posts: work
-            unlisted(woken.size());
+            wake(fd, static_cast<short>(event_of[d] | (ec ? POLLERR : 0)), woken);
         }
         // `woken`'s keep-alives go here, outside the lock.
+    }
+
+    // `fd` is ready with `revents`: every watcher listed on it is notified (posts: work) and
+    // unlisted there. All of them, whichever events they wait for, not only the one that asked:
+    // they may share a connection, and whichever reads or writes first may file the others'
+    // answers too (libpq reads while it sends).
+    void wake(int fd, short revents, std::vector<listing>& woken) {
+        entry* e = find(fd);
+        if (!e) return;
+        for (int d = 0; d < 2; ++d) {
+            std::size_t const first = woken.size();
+            std::move(e->waiting[d].begin(), e->waiting[d].end(), std::back_inserter(woken));
+            e->waiting[d].clear();
+            for (std::size_t i = first; i < woken.size(); ++i) woken[i].w->notify_(fd, revents, woken[i].generation);
+            unlisted(woken.size() - first);
+        }
+    }
+
+    // A descriptor that several watchers wait for is a connection they share. Whoever reads it
+    // files the others' answers too, and a wait may miss that: every watcher of a shared
+    // descriptor is woken now and then (every `sweep_interval`) while they wait, to look.
+    static constexpr std::chrono::milliseconds sweep_interval{5};
+
+    void sweep_soon() {
+        if (sweeping_) return;
+        sweeping_ = true;
+        sweep_.expires_after(sweep_interval);
+        sweep_.async_wait([this](boost::system::error_code const& ec) {
+            if (!ec) sweep();
+        });
+    }
+
+    void sweep() {
+        std::vector<listing> woken;
+        std::lock_guard lock(mutex_);
+        sweeping_ = false;
+        for (auto& e : entries_) {
+            if (!e) continue;
+            watcher const* first = nullptr;
+            bool shared = false;
+            for (auto const& waiting : e->waiting) {
+                for (listing const& l : waiting) {
+                    if (!first) first = l.w;
+                    shared = shared || l.w != first;
+                }
+            }
+            if (shared) wake(static_cast<int>(&e - entries_.data()), POLLIN, woken);
+        }
     }
 
     // `n` listings are gone; with the last, the io_context may run out of work.
@@ -243,6 +296,8 @@ private:
     asio::io_context* io_ = nullptr;
     std::size_t listings_ = 0;
     std::optional<asio::executor_work_guard<asio::io_context::executor_type>> busy_;
+    asio::steady_timer sweep_; ///< Made in the constructor, after the timer service.
+    bool sweeping_ = false;
     std::size_t registrations_ = 0;
 };
 

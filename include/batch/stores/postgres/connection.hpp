@@ -119,14 +119,17 @@ public:
         return number;
     }
 
-    /// What the connection waits for: readable, and writable while a request is half sent.
+    /// What the connection waits for: readable, and writable while a request is half sent or
+    /// while an answer that libpq read when sending is waiting to be filed (the socket is
+    /// writable, so `pump` comes at once: the answer is in libpq's buffer, not in the socket).
     [[nodiscard]] io_interest interest() const noexcept {
-        return {PQsocket(native_), static_cast<short>(POLLIN | (flushing_ ? POLLOUT : 0))};
+        return {PQsocket(native_), static_cast<short>(POLLIN | (flushing_ || buffered_ ? POLLOUT : 0))};
     }
 
     /// Sends what is left, reads what has come, and files the answers; a lost connection fails
     /// every batch in flight.
     void pump(short revents) {
+        buffered_ = false;
         if (batches_.broken()) return;
         if (revents & POLLOUT) flush();
         if (!PQconsumeInput(native_)) {
@@ -206,6 +209,7 @@ private:
         statements_.clear();
         batches_.reopened();
         flushing_ = false;
+        buffered_ = false;
     }
 
     void reopen() {
@@ -214,10 +218,14 @@ private:
         open();
     }
 
+    // Sends what libpq holds. When the socket is full, libpq reads what the server has sent
+    // meanwhile (so that neither side blocks): that input is in libpq's buffer, and no poll(2) on
+    // the socket will show it; `buffered_` asks for a `pump` to file it.
     void flush() {
         int const f = PQflush(native_);
         if (f < 0) lost(detail::message_of(native_));
         flushing_ = f == 1;
+        buffered_ = f >= 0 && batches_.in_flight() && !PQisBusy(native_);
     }
 
     std::uint64_t fail_send(std::string const& sql) {
@@ -240,6 +248,7 @@ private:
     reconnection policy_;
     PGconn* native_ = nullptr;
     bool flushing_ = false;
+    bool buffered_ = false; ///< libpq holds input that came while sending, not filed yet.
     std::unordered_map<std::string, std::string> statements_; ///< SQL to its statement's name.
     stores::detail::pipeline<segment, detail::result_ptr, error, connection_lost> batches_;
 };

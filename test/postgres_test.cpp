@@ -280,3 +280,20 @@ BOOST_AUTO_TEST_CASE(a_failing_decoder_fails_its_operation_naming_the_key_with_i
     }
     BOOST_TEST(!ex.run(note_number{"missing"}).has_value()); // the connection goes on
 }
+
+BOOST_AUTO_TEST_CASE(the_servers_notices_go_to_the_handler_the_program_sets_and_nowhere_by_default) {
+    auto& d = db();
+    exec("CREATE OR REPLACE FUNCTION noisy(k int8) RETURNS int8 AS $$ BEGIN RAISE NOTICE 'looking up %', k; "
+         "RETURN k; END $$ LANGUAGE plpgsql");
+    pg::connection c(d.env.postgres);
+    std::vector<std::string> notices;
+    c.on_notice([&](std::string_view m) { notices.emplace_back(m); });
+    auto ex = batch::make_executor<batch::operations<get_user>>(pg::lookup<get_user>(
+        c, "SELECT id, name, spouse FROM users WHERE id = ANY($1) AND noisy(id) = id", &get_user::id, decode_user));
+    BOOST_TEST(ex.run(get_user{7})->name == "user 7");
+    BOOST_TEST(notices.size() == 1u);
+    if (!notices.empty()) BOOST_TEST(notices[0] == "NOTICE:  looking up 7", notices[0]);
+    c.on_notice(nullptr); // dropped again
+    BOOST_TEST(ex.run(get_user{8})->name == "user 8");
+    BOOST_TEST(notices.size() == 1u);
+}

@@ -13,6 +13,7 @@
 #include <poll.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -91,6 +92,12 @@ public:
 
     /// The libpq connection, to run other commands on (not while batches are in flight).
     [[nodiscard]] PGconn* native() noexcept { return native_; }
+
+    /// Where the server's notices and warnings go (`RAISE NOTICE`, "table ... does not exist,
+    /// skipping"): `handler(message)`, on the thread that reads the answer. By default they are
+    /// dropped (libpq would print them to stderr). Kept across reconnections. An exception from
+    /// the handler is dropped: it would have to cross libpq.
+    void on_notice(std::function<void(std::string_view)> handler) { notice_ = std::move(handler); }
 
     /// Sends `sql` (prepared once on this connection) with one parameter of type `param_type`
     /// in binary, and a sync; returns the number under which its answer will be filed.
@@ -206,10 +213,20 @@ private:
             native_ = nullptr;
             throw error(why);
         }
+        PQsetNoticeProcessor(native_, &connection::notice, this);
         statements_.clear();
         batches_.reopened();
         flushing_ = false;
         buffered_ = false;
+    }
+
+    static void notice(void* self, char const* message) noexcept {
+        auto& c = *static_cast<connection*>(self);
+        if (!c.notice_) return;
+        try {
+            c.notice_(trimmed(message));
+        } catch (...) { // libpq cannot carry it; a handler should not throw
+        }
     }
 
     void reopen() {
@@ -249,6 +266,7 @@ private:
     PGconn* native_ = nullptr;
     bool flushing_ = false;
     bool buffered_ = false; ///< libpq holds input that came while sending, not filed yet.
+    std::function<void(std::string_view)> notice_;
     std::unordered_map<std::string, std::string> statements_; ///< SQL to its statement's name.
     stores::detail::pipeline<segment, detail::result_ptr, error, connection_lost> batches_;
 };

@@ -69,7 +69,8 @@ public:
             reply const r = all[i];
             if (r.is_nil()) {
                 out.push_back(stores::detail::missing<result_t, not_found>(
-                    "batch::redis", "nothing at key", detail::key_text(std::invoke(key_of_, ops[i]))));
+                    "batch::redis", "no string (nothing, or a value of another type) at key",
+                    detail::key_text(std::invoke(key_of_, ops[i]))));
                 continue;
             }
             out.push_back(stores::detail::decoded<result_t, error>(

@@ -229,7 +229,7 @@ private:
 /// callback `void(std::exception_ptr, T)` (`void(std::exception_ptr)` when `x` gives nothing),
 /// `boost::asio::use_future`, or `boost::asio::use_awaitable` (where the compiler supports it).
 /// Whenever a round waits for asynchronous batches, their descriptors are waited for through
-/// `io` (an I/O executor or an `io_context`), so one thread serves many runs at once, each on
+/// `io` (an `io_context` or one of its executors), so one thread serves many runs at once, each on
 /// its own executor. The executor is busy until the run completes; `x` is moved in, or, for an
 /// lvalue, driven in place (it must then outlive the run). A `T` that is not
 /// default-constructible arrives as `std::optional<T>`.

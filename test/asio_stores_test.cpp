@@ -6,84 +6,29 @@
 // connection reopened under the same descriptor number is registered anew.
 #include <utility>
 
-#include "stores_env.hpp"
+#include "people.hpp"
 
 #include <batch/asio/async_run.hpp>
 #include <batch/stores/postgres.hpp>
 #include <batch/stores/redis.hpp>
 
 #include <boost/asio/io_context.hpp>
-#include <boost/hana/tuple.hpp>
 #include <boost/test/unit_test.hpp>
-
-#include <hiredis/hiredis.h>
-#include <libpq-fe.h>
 
 #include <cstdint>
 #include <exception>
 #include <memory>
-#include <optional>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
 namespace {
 
-struct get_name {
-    std::int64_t id;
-    using result_type = std::optional<std::string>;
-};
-struct get_spouse {
-    std::int64_t id;
-    using result_type = std::optional<std::int64_t>;
-};
-using ops = batch::operations<get_name, get_spouse>;
-template <class T>
-using gen = batch::gen<T, ops>;
+using namespace test::people;
 
 constexpr std::int64_t people = 1000;
 
-std::int64_t spouse_of(std::int64_t id) { return id % 2 == 1 ? id + 1 : id - 1; }
-std::string name_of(std::int64_t id) { return "person " + std::to_string(id); }
-
-gen<std::string> couple(std::int64_t id) {
-    auto [name, spouse] = co_yield boost::hana::make_tuple(get_name{id}, get_spouse{id});
-    auto const spouse_name = co_yield get_name{spouse.value_or(0)};
-    co_return name.value_or("?") + " & " + spouse_name.value_or("?");
-}
-
-void load(test::stores_env const& env) {
-    PGconn* pg = PQconnectdb(env.postgres.c_str());
-    PQsetNoticeProcessor(
-        pg, [](void*, char const*) {}, nullptr);
-    for (char const* sql :
-         {"DROP TABLE IF EXISTS asio_people", "CREATE TABLE asio_people (id int8 PRIMARY KEY, name text)",
-          "INSERT INTO asio_people SELECT i, 'person ' || i FROM generate_series(1, 1000) AS i"}) {
-        PGresult* r = PQexec(pg, sql);
-        bool const ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-        PQclear(r);
-        if (!ok) throw std::runtime_error(std::string("loading PostgreSQL: ") + PQerrorMessage(pg));
-    }
-    PQfinish(pg);
-    auto const colon = env.redis.rfind(':');
-    redisContext* rd = redisConnect(env.redis.substr(0, colon).c_str(), std::stoi(env.redis.substr(colon + 1)));
-    if (!rd || rd->err) throw std::runtime_error("loading Redis: cannot connect");
-    for (std::int64_t id = 1; id <= people; ++id) {
-        auto* reply = static_cast<redisReply*>(redisCommand(rd, "SET asio_spouse:%lld %lld", static_cast<long long>(id),
-                                                            static_cast<long long>(spouse_of(id))));
-        if (!reply) throw std::runtime_error("loading Redis failed");
-        freeReplyObject(reply);
-    }
-    redisFree(rd);
-}
-
 auto make(batch::postgres::connection& pg, batch::redis::connection& rd) {
-    return batch::make_executor<ops>(
-        batch::postgres::lookup<get_name>(pg, "SELECT id, name FROM asio_people WHERE id = ANY($1)", &get_name::id,
-                                          [](batch::postgres::row const& r) { return r.get<std::string>(1); }),
-        batch::redis::get<get_spouse>(
-            rd, [](get_spouse const& g) { return "asio_spouse:" + std::to_string(g.id); },
-            [](std::string_view v) { return std::stoll(std::string(v)); }));
+    return batch::make_executor<ops>(names(pg), spouses(rd));
 }
 using executor_t =
     decltype(make(std::declval<batch::postgres::connection&>(), std::declval<batch::redis::connection&>()));
@@ -104,7 +49,7 @@ std::int64_t serve(boost::asio::io_context& io, std::vector<std::unique_ptr<exec
                                        }
                                        return;
                                    }
-                                   right += v == name_of(id) + " & " + name_of(spouse_of(id));
+                                   right += v == expected(id);
                                });
     }
     io.restart();
@@ -117,7 +62,7 @@ std::int64_t serve(boost::asio::io_context& io, std::vector<std::unique_ptr<exec
 
 BOOST_AUTO_TEST_CASE(a_thousand_executors_share_one_connection_to_each_store) {
     auto const env = test::stores_env::read();
-    load(env);
+    load(env, people);
     batch::postgres::connection pg(env.postgres);
     batch::redis::connection rd(env.redis);
     std::vector<std::unique_ptr<executor_t>> executors;

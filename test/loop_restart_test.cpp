@@ -8,7 +8,7 @@
 // stops and starts.
 #include <utility>
 
-#include "stores_env.hpp"
+#include "people.hpp"
 
 #include <batch/asio/loop.hpp>
 #include <batch/stores/postgres.hpp>
@@ -16,11 +16,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/hana/tuple.hpp>
 #include <boost/test/unit_test.hpp>
-
-#include <hiredis/hiredis.h>
-#include <libpq-fe.h>
 
 #include <atomic>
 #include <chrono>
@@ -28,8 +24,6 @@
 #include <exception>
 #include <functional>
 #include <map>
-#include <optional>
-#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -38,69 +32,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct get_name {
-    std::int64_t id;
-    using result_type = std::optional<std::string>;
-};
-struct get_spouse {
-    std::int64_t id;
-    using result_type = std::optional<std::int64_t>;
-};
-using ops = batch::operations<get_name, get_spouse>;
-template <class T>
-using gen = batch::gen<T, ops>;
+using namespace test::people;
 
 constexpr std::int64_t people = 2000;
-
-std::int64_t spouse_of(std::int64_t id) { return id % 2 == 1 ? id + 1 : id - 1; }
-std::string name_of(std::int64_t id) { return "person " + std::to_string(id); }
-
-/// Her name, then her spouse's id and name: two rounds, both stores.
-gen<std::string> couple(std::int64_t id) {
-    auto [name, spouse] = co_yield boost::hana::make_tuple(get_name{id}, get_spouse{id});
-    auto const spouse_name = co_yield get_name{spouse.value_or(0)};
-    co_return name.value_or("?") + " & " + spouse_name.value_or("?");
-}
-
-std::string expected(std::int64_t id) { return name_of(id) + " & " + name_of(spouse_of(id)); }
-
-/// Fills both stores with `people` people (blocking clients, once).
-void load(test::stores_env const& env) {
-    PGconn* pg = PQconnectdb(env.postgres.c_str());
-    PQsetNoticeProcessor(
-        pg, [](void*, char const*) {}, nullptr);
-    for (char const* sql : {"DROP TABLE IF EXISTS people", "CREATE TABLE people (id int8 PRIMARY KEY, name text)",
-                            "INSERT INTO people SELECT i, 'person ' || i FROM generate_series(1, 2000) AS i"}) {
-        PGresult* r = PQexec(pg, sql);
-        bool const ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-        PQclear(r);
-        if (!ok) throw std::runtime_error(std::string("loading PostgreSQL: ") + PQerrorMessage(pg));
-    }
-    PQfinish(pg);
-    auto const colon = env.redis.rfind(':');
-    redisContext* rd = redisConnect(env.redis.substr(0, colon).c_str(), std::stoi(env.redis.substr(colon + 1)));
-    if (!rd || rd->err) throw std::runtime_error("loading Redis: cannot connect");
-    for (std::int64_t id = 1; id <= people; ++id) {
-        redisAppendCommand(rd, "SET spouse:%lld %lld", static_cast<long long>(id),
-                           static_cast<long long>(spouse_of(id)));
-    }
-    for (std::int64_t id = 1; id <= people; ++id) {
-        void* reply = nullptr;
-        if (redisGetReply(rd, &reply) != REDIS_OK) throw std::runtime_error("loading Redis failed");
-        freeReplyObject(reply);
-    }
-    redisFree(rd);
-}
-
-auto names(batch::postgres::connection& c) {
-    return batch::postgres::lookup<get_name>(c, "SELECT id, name FROM people WHERE id = ANY($1)", &get_name::id,
-                                             [](batch::postgres::row const& r) { return r.get<std::string>(1); });
-}
-auto spouses(batch::redis::connection& c) {
-    return batch::redis::get<get_spouse>(
-        c, [](get_spouse const& g) { return "spouse:" + std::to_string(g.id); },
-        [](std::string_view v) { return std::stoll(std::string(v)); });
-}
 
 /// What the requests of a load ended with.
 struct tally {
@@ -135,7 +69,7 @@ struct tally {
 
 BOOST_AUTO_TEST_CASE(a_connection_comes_back_by_itself_after_its_server) {
     auto const env = test::stores_env::read("BATCH_STORES_RESTART");
-    load(env);
+    load(env, people);
     batch::postgres::connection pg(env.postgres);
     batch::redis::connection rd(env.redis);
     auto ex = batch::make_executor<ops>(names(pg), spouses(rd));
@@ -159,7 +93,7 @@ BOOST_AUTO_TEST_CASE(a_connection_comes_back_by_itself_after_its_server) {
 
 BOOST_AUTO_TEST_CASE(a_thousand_requests_through_a_restart_of_both_servers) {
     auto const env = test::stores_env::read("BATCH_STORES_RESTART");
-    load(env);
+    load(env, people);
     batch::postgres::connection pg(env.postgres);
     batch::redis::connection rd(env.redis);
     boost::asio::io_context io;

@@ -27,11 +27,21 @@ using namespace test::people;
 
 constexpr std::int64_t people = 1000;
 
-auto make(batch::postgres::connection& pg, batch::redis::connection& rd) {
+auto make(batch::postgres::connection const& pg, batch::redis::connection const& rd) {
     return batch::make_executor<ops>(names(pg), spouses(rd));
 }
 using executor_t =
     decltype(make(std::declval<batch::postgres::connection&>(), std::declval<batch::redis::connection&>()));
+
+/// Executors made in a function of their own, from connections that are its locals: when it
+/// returns, the only handles of the two connections are the copies the batchers hold.
+std::vector<std::unique_ptr<executor_t>> made_from_locals(test::stores_env const& env) {
+    batch::postgres::connection pg(env.postgres);
+    batch::redis::connection rd(env.redis);
+    std::vector<std::unique_ptr<executor_t>> executors;
+    for (std::int64_t i = 0; i < people; ++i) executors.push_back(std::make_unique<executor_t>(make(pg, rd)));
+    return executors;
+}
 
 /// Runs `couple(id)` for every person, each on an executor of its own, all at once on `io`;
 /// returns how many came back right.
@@ -81,4 +91,20 @@ BOOST_AUTO_TEST_CASE(a_thousand_executors_share_one_connection_to_each_store) {
     BOOST_TEST(registry.registrations() == 4u);
     BOOST_TEST(serve(io, executors) == people);
     BOOST_TEST(registry.registrations() == 4u);
+}
+
+BOOST_AUTO_TEST_CASE(connections_that_were_locals_of_the_function_that_made_the_executors_live_on_in_them) {
+    // Before connections were handles, the batchers kept a reference to pg and rd here: a
+    // release build failed with a garbage message, AddressSanitizer saw a stack-use-after-return.
+    auto const env = test::stores_env::read();
+    load(env, people);
+    auto executors = made_from_locals(env);
+    boost::asio::io_context io;
+    BOOST_TEST(serve(io, executors) == people);
+    BOOST_TEST(batch::asio::detail::descriptors::of(io.get_executor()).registrations() == 2u);
+
+    // A batcher may even be made from a temporary connection: it holds the only handle.
+    auto alone = batch::make_executor<ops>(names(batch::postgres::connection(env.postgres)),
+                                           spouses(batch::redis::connection(env.redis)));
+    BOOST_TEST(alone.run(couple(7)) == expected(7));
 }

@@ -80,11 +80,11 @@ inline void load(stores_env const& env, std::int64_t count) {
 }
 
 /// The batchers: names from PostgreSQL, spouses from Redis.
-inline auto names(batch::postgres::connection& c) {
+inline auto names(batch::postgres::connection const& c) {
     return batch::postgres::lookup<get_name>(c, "SELECT id, name FROM people WHERE id = ANY($1)", &get_name::id,
                                              [](batch::postgres::row const& r) { return r.get<std::string>(1); });
 }
-inline auto spouses(batch::redis::connection& c) {
+inline auto spouses(batch::redis::connection const& c) {
     return batch::redis::get<get_spouse>(
         c, [](get_spouse const& g) { return "spouse:" + std::to_string(g.id); },
         [](std::string_view v) { return std::stoll(std::string(v)); });

@@ -7,6 +7,7 @@
 #include <memory>
 #include <stdexcept>
 #include <utility>
+#include <variant>
 #include <vector>
 
 namespace batch::stores {
@@ -14,57 +15,61 @@ namespace batch::stores {
 /// `size` connections to one store, each made with the same arguments (a connection string or
 /// address, and optionally a `reconnection` policy). A batcher built from a pool sends each
 /// batch on the connection with the fewest batches in flight that is up (a lost one comes back
-/// as its `reconnection` says, when it is picked while none is up). It must outlive the
-/// batchers; batchers of several executors, or one `batch::asio::loop`, may share it.
+/// as its `reconnection` says, when it is picked while none is up). Batchers of several
+/// executors, or one `batch::asio::loop`, may share it. A handle, as the connections are:
+/// copies share the connections, and each batcher built from the pool holds a copy.
 template <class Connection>
 class pool {
 public:
     template <class... Args>
-    explicit pool(std::size_t size, Args const&... args) {
+    explicit pool(std::size_t size, Args const&... args) : s_(std::make_shared<state>()) {
         if (size == 0) throw std::invalid_argument("batch::stores::pool: a pool needs at least one connection");
-        connections_.reserve(size);
-        for (std::size_t i = 0; i < size; ++i) connections_.push_back(std::make_unique<Connection>(args...));
+        s_->connections.reserve(size);
+        for (std::size_t i = 0; i < size; ++i) s_->connections.emplace_back(args...);
     }
+    pool(pool const&) = default; // a move copies: a handle is never empty
+    pool& operator=(pool const&) = default;
 
-    pool(pool const&) = delete;
-    pool& operator=(pool const&) = delete;
-
-    [[nodiscard]] std::size_t size() const noexcept { return connections_.size(); }
-    [[nodiscard]] Connection& operator[](std::size_t i) noexcept { return *connections_[i]; }
+    [[nodiscard]] std::size_t size() const noexcept { return s_->connections.size(); }
+    [[nodiscard]] Connection& operator[](std::size_t i) const noexcept { return s_->connections[i]; }
 
     /// The connection the next batch goes on.
-    [[nodiscard]] Connection& pick() noexcept {
+    [[nodiscard]] Connection& pick() const noexcept {
         Connection* best = nullptr;
-        for (auto const& c : connections_) {
-            if (!c->connected()) continue;
-            if (!best || c->batches_in_flight() < best->batches_in_flight()) best = c.get();
+        for (auto& c : s_->connections) {
+            if (!c.connected()) continue;
+            if (!best || c.batches_in_flight() < best->batches_in_flight()) best = &c;
         }
         if (best) return *best;
         // None is up: the least recently tried one tries to come back.
-        Connection& c = *connections_[next_down_++ % connections_.size()];
-        return c;
+        return s_->connections[s_->next_down++ % s_->connections.size()];
     }
 
 private:
-    std::vector<std::unique_ptr<Connection>> connections_;
-    std::size_t next_down_ = 0;
+    struct state {
+        std::vector<Connection> connections;
+        std::size_t next_down = 0;
+    };
+    std::shared_ptr<state> s_;
 };
 
 namespace detail {
 
 /// Where a store batcher sends its batches: one connection, or a pool of them. Made implicitly
-/// from either (by reference: a batcher cannot be built from a temporary connection).
+/// from either; it holds a copy of the handle, so the connections live as long as the batcher.
 template <class Connection>
 class connection_source {
 public:
-    connection_source(Connection& c) noexcept : one_(&c) {}
-    connection_source(pool<Connection>& p) noexcept : many_(&p) {}
+    connection_source(Connection const& c) : to_(c) {}
+    connection_source(pool<Connection> const& p) : to_(p) {}
 
-    [[nodiscard]] Connection& pick() const noexcept { return one_ ? *one_ : many_->pick(); }
+    [[nodiscard]] Connection& pick() const noexcept {
+        if (auto* one = std::get_if<Connection>(&to_)) return *one;
+        return std::get<pool<Connection>>(to_).pick();
+    }
 
 private:
-    Connection* one_ = nullptr;
-    pool<Connection>* many_ = nullptr;
+    mutable std::variant<Connection, pool<Connection>> to_;
 };
 
 } // namespace detail

@@ -86,7 +86,7 @@ class lookup_batcher : public stores::detail::timeout_option<lookup_batcher<Op, 
 public:
     /// `to` is a connection or a pool of them.
     lookup_batcher(stores::detail::connection_source<connection> to, std::string sql, KeyOf key_of, Decode decode)
-        : to_(to), sql_(std::move(sql)), key_of_(std::move(key_of)), decode_(std::move(decode)) {}
+        : to_(std::move(to)), sql_(std::move(sql)), key_of_(std::move(key_of)), decode_(std::move(decode)) {}
 
     /// The store, as observers and traces show it.
     [[nodiscard]] static constexpr std::string_view name() noexcept { return "postgres"; }

@@ -59,55 +59,40 @@ inline std::string message_of(PGconn* c) {
 /// How a lost connection comes back (see `batch::stores::reconnection`).
 using reconnection = stores::reconnection;
 
-/// A connection to PostgreSQL in libpq's pipeline mode, non-blocking: the queries of a round's
-/// batches are sent one after another without waiting, each followed by its own sync (so a
-/// failing query fails only its batch), and their answers come back in order. Statements are
-/// prepared once per connection. Shared by any number of batchers; it must outlive them. A
-/// lost connection fails the batches in flight with the server's message
-/// (`batch::postgres::connection_lost`); the next batch opens it again, as `policy` says (by
-/// default at once, then with a growing delay while the server stays down).
-class connection {
+namespace detail {
+
+/// The connection behind the `connection` handles (see there), owned by them and by the
+/// batchers built from them.
+class session {
 public:
-    /// Connects (blocking, once) with a libpq connection string; throws `batch::postgres::error`.
-    explicit connection(std::string conninfo, reconnection policy = {})
+    explicit session(std::string conninfo, reconnection policy = {})
         : conninfo_(std::move(conninfo)), policy_(policy), batches_("batch::postgres") {
         open();
     }
-    connection(connection const&) = delete;
-    connection& operator=(connection const&) = delete;
-    ~connection() { PQfinish(native_); }
+    session(session const&) = delete;
+    session& operator=(session const&) = delete;
+    ~session() { PQfinish(native_); }
 
-    /// Connects again, for instance after the server was restarted: the batches in flight fail,
-    /// statements are prepared anew.
     void reconnect() {
         fail_all("batch::postgres: the connection was reopened while this batch was in flight");
         reopen();
     }
 
-    /// True while the connection works.
     [[nodiscard]] bool connected() const noexcept { return !batches_.broken() && PQstatus(native_) == CONNECTION_OK; }
 
-    /// Batches sent and not answered yet.
     [[nodiscard]] std::size_t batches_in_flight() const noexcept { return batches_.count_in_flight(); }
 
-    /// The libpq connection, to run other commands on (not while batches are in flight).
     [[nodiscard]] PGconn* native() noexcept { return native_; }
 
-    /// Where the server's notices and warnings go (`RAISE NOTICE`, "table ... does not exist,
-    /// skipping"): `handler(message)`, on the thread that reads the answer. By default they are
-    /// dropped (libpq would print them to stderr). Kept across reconnections. An exception from
-    /// the handler is dropped: it would have to cross libpq.
     void on_notice(std::function<void(std::string_view)> handler) { notice_ = std::move(handler); }
 
-    /// Sends `sql` (prepared once on this connection) with one parameter of type `param_type`
-    /// in binary, and a sync; returns the number under which its answer will be filed.
     std::uint64_t send(std::string const& sql, Oid param_type, std::string const& param) {
         // An idle connection has nothing to read but what the server says on closing it (it was
         // restarted, say): found now, the batch goes on a new connection instead of failing.
         if (!batches_.broken() && !batches_.in_flight() && !PQconsumeInput(native_)) {
-            lost(detail::message_of(native_));
+            lost(message_of(native_));
         }
-        if (!batches_.broken() && PQstatus(native_) != CONNECTION_OK) lost(detail::message_of(native_));
+        if (!batches_.broken() && PQstatus(native_) != CONNECTION_OK) lost(message_of(native_));
         batches_.revive(policy_, [this] { reopen(); });
         std::string& name = statements_[sql];
         bool const prepare = name.empty();
@@ -140,11 +125,11 @@ public:
         if (batches_.broken()) return;
         if (revents & POLLOUT) flush();
         if (!PQconsumeInput(native_)) {
-            lost(detail::message_of(native_));
+            lost(message_of(native_));
             return;
         }
         while (batches_.in_flight() && !PQisBusy(native_)) {
-            detail::result_ptr r(PQgetResult(native_));
+            result_ptr r(PQgetResult(native_));
             segment& s = batches_.oldest();
             if (!r) { // the end of one command's results
                 --s.commands;
@@ -177,17 +162,13 @@ public:
                 break;
             }
         }
-        if (PQstatus(native_) != CONNECTION_OK) lost(detail::message_of(native_));
+        if (PQstatus(native_) != CONNECTION_OK) lost(message_of(native_));
     }
 
-    /// True once the answer numbered `n` is filed (or its batch failed).
     [[nodiscard]] bool answered(std::uint64_t n) const { return batches_.answered(n); }
 
-    /// The answer numbered `n`; throws `batch::postgres::error` with the server's message if its
-    /// query failed, `batch::postgres::connection_lost` if the connection ended it.
-    detail::result_ptr take(std::uint64_t n) { return batches_.take(n); }
+    result_ptr take(std::uint64_t n) { return batches_.take(n); }
 
-    /// The answer numbered `n` will be dropped when it comes.
     void abandon(std::uint64_t n) { batches_.abandon(n); }
 
 private:
@@ -195,7 +176,7 @@ private:
         std::uint64_t number;
         int commands;          ///< Commands whose results are still to come (prepare, query).
         std::string unprepare; ///< The statement to forget if its preparation fails.
-        detail::result_ptr answer{};
+        result_ptr answer{};
         std::string error{};
         bool fatal = false; ///< The server ended the connection with this error.
     };
@@ -208,12 +189,12 @@ private:
     void open() {
         native_ = PQconnectdb(conninfo_.c_str());
         if (PQstatus(native_) != CONNECTION_OK || PQsetnonblocking(native_, 1) != 0 || !PQenterPipelineMode(native_)) {
-            std::string const why = detail::message_of(native_);
+            std::string const why = message_of(native_);
             PQfinish(native_);
             native_ = nullptr;
             throw error(why);
         }
-        PQsetNoticeProcessor(native_, &connection::notice, this);
+        PQsetNoticeProcessor(native_, &session::notice, this);
         statements_.clear();
         batches_.reopened();
         flushing_ = false;
@@ -221,7 +202,7 @@ private:
     }
 
     static void notice(void* self, char const* message) noexcept {
-        auto& c = *static_cast<connection*>(self);
+        auto& c = *static_cast<session*>(self);
         if (!c.notice_) return;
         try {
             c.notice_(trimmed(message));
@@ -240,14 +221,14 @@ private:
     // the socket will show it; `buffered_` asks for a `pump` to file it.
     void flush() {
         int const f = PQflush(native_);
-        if (f < 0) lost(detail::message_of(native_));
+        if (f < 0) lost(message_of(native_));
         flushing_ = f == 1;
         buffered_ = f >= 0 && batches_.in_flight() && !PQisBusy(native_);
     }
 
     std::uint64_t fail_send(std::string const& sql) {
         statements_.erase(sql);
-        std::string const why = detail::message_of(native_);
+        std::string const why = message_of(native_);
         if (PQstatus(native_) != CONNECTION_OK) {
             lost(why);
             throw connection_lost(why);
@@ -268,7 +249,72 @@ private:
     bool buffered_ = false; ///< libpq holds input that came while sending, not filed yet.
     std::function<void(std::string_view)> notice_;
     std::unordered_map<std::string, std::string> statements_; ///< SQL to its statement's name.
-    stores::detail::pipeline<segment, detail::result_ptr, error, connection_lost> batches_;
+    stores::detail::pipeline<segment, result_ptr, error, connection_lost> batches_;
+};
+
+} // namespace detail
+
+/// A connection to PostgreSQL in libpq's pipeline mode, non-blocking: the queries of a round's
+/// batches are sent one after another without waiting, each followed by its own sync (so a
+/// failing query fails only its batch), and their answers come back in order. Statements are
+/// prepared once per connection. A lost connection fails the batches in flight with the
+/// server's message (`batch::postgres::connection_lost`); the next batch opens it again, as
+/// `policy` says (by default at once, then with a growing delay while the server stays down).
+///
+/// A handle, as a `std::shared_ptr` is: copies share one connection, and each batcher built
+/// from it holds a copy, so the connection lives as long as the last of them (a batcher cannot
+/// outlive its connection, whatever the order of destruction).
+class connection {
+public:
+    /// Connects (blocking, once) with a libpq connection string; throws `batch::postgres::error`.
+    explicit connection(std::string conninfo, reconnection policy = {})
+        : s_(std::make_shared<detail::session>(std::move(conninfo), policy)) {}
+    connection(connection const&) = default; // a move copies: a handle is never empty
+    connection& operator=(connection const&) = default;
+
+    /// Connects again, for instance after the server was restarted: the batches in flight fail,
+    /// statements are prepared anew.
+    void reconnect() const { s_->reconnect(); }
+
+    /// True while the connection works.
+    [[nodiscard]] bool connected() const noexcept { return s_->connected(); }
+
+    /// Batches sent and not answered yet.
+    [[nodiscard]] std::size_t batches_in_flight() const noexcept { return s_->batches_in_flight(); }
+
+    /// The libpq connection, to run other commands on (not while batches are in flight).
+    [[nodiscard]] PGconn* native() const noexcept { return s_->native(); }
+
+    /// Where the server's notices and warnings go (`RAISE NOTICE`, "table ... does not exist,
+    /// skipping"): `handler(message)`, on the thread that reads the answer. By default they are
+    /// dropped (libpq would print them to stderr). Kept across reconnections. An exception from
+    /// the handler is dropped: it would have to cross libpq.
+    void on_notice(std::function<void(std::string_view)> handler) const { s_->on_notice(std::move(handler)); }
+
+    /// Sends `sql` (prepared once on this connection) with one parameter of type `param_type`
+    /// in binary, and a sync; returns the number under which its answer will be filed.
+    std::uint64_t send(std::string const& sql, Oid param_type, std::string const& param) const {
+        return s_->send(sql, param_type, param);
+    }
+
+    /// What the connection waits for (see `batch::async_batcher`).
+    [[nodiscard]] io_interest interest() const noexcept { return s_->interest(); }
+
+    /// Sends what is left, reads what has come, and files the answers.
+    void pump(short revents) const { s_->pump(revents); }
+
+    /// True once the answer numbered `n` is filed (or its batch failed).
+    [[nodiscard]] bool answered(std::uint64_t n) const { return s_->answered(n); }
+
+    /// The answer numbered `n`; throws `batch::postgres::error` with the server's message if its
+    /// query failed, `batch::postgres::connection_lost` if the connection ended it.
+    detail::result_ptr take(std::uint64_t n) const { return s_->take(n); }
+
+    /// The answer numbered `n` will be dropped when it comes.
+    void abandon(std::uint64_t n) const { s_->abandon(n); }
+
+private:
+    std::shared_ptr<detail::session> s_;
 };
 
 /// Several connections to one server (see `batch::stores::pool`): `pool db(4, conninfo);`; the

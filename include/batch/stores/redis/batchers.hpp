@@ -39,7 +39,7 @@ class get_batcher : public stores::detail::timeout_option<get_batcher<Op, KeyOf,
 public:
     /// `to` is a connection or a pool of them.
     get_batcher(stores::detail::connection_source<connection> to, KeyOf key_of, Decode decode = {})
-        : to_(to), key_of_(std::move(key_of)), decode_(std::move(decode)) {}
+        : to_(std::move(to)), key_of_(std::move(key_of)), decode_(std::move(decode)) {}
 
     /// The store, as observers and traces show it.
     [[nodiscard]] static constexpr std::string_view name() noexcept { return "redis"; }
@@ -103,7 +103,7 @@ class command_batcher : public stores::detail::timeout_option<command_batcher<Op
 public:
     /// `to` is a connection or a pool of them.
     command_batcher(stores::detail::connection_source<connection> to, Command command, Decode decode)
-        : to_(to), command_(std::move(command)), decode_(std::move(decode)) {}
+        : to_(std::move(to)), command_(std::move(command)), decode_(std::move(decode)) {}
 
     /// The store, as observers and traces show it.
     [[nodiscard]] static constexpr std::string_view name() noexcept { return "redis"; }

@@ -60,15 +60,12 @@ inline constexpr std::size_t cluster_slots = 16384;
     return static_cast<std::uint16_t>(crc16(key) % cluster_slots);
 }
 
-/// A Redis Cluster as its clients see it: which master serves each slot (read with
-/// `CLUSTER SLOTS` from any node that answers), and one `connection` per master, opened when
-/// first needed. The map is read when the cluster is made, again after a master was lost (on
-/// the next batch), and a slot moves when a node says so (MOVED). Shared by any number of
-/// batchers; it must outlive them. Reading the map blocks the thread (briefly, on 127.0.0.1).
-class cluster {
+namespace detail {
+
+/// The slot map and connections behind the `cluster` handles (see there).
+class cluster_map {
 public:
-    /// `nodes`: "host:port" of one or more nodes, separated by commas.
-    explicit cluster(std::string_view nodes, reconnection policy = {}) : policy_(policy) {
+    explicit cluster_map(std::string_view nodes, reconnection policy = {}) : policy_(policy) {
         for (std::size_t at = 0; at <= nodes.size();) {
             auto const comma = std::min(nodes.find(',', at), nodes.size());
             if (comma > at) seeds_.emplace_back(nodes.substr(at, comma - at));
@@ -78,13 +75,11 @@ public:
         refresh();
     }
 
-    cluster(cluster const&) = delete;
-    cluster& operator=(cluster const&) = delete;
+    cluster_map(cluster_map const&) = delete;
+    cluster_map& operator=(cluster_map const&) = delete;
 
-    /// The connection to the master serving `slot` (reading the map first if it is stale).
     [[nodiscard]] connection& master_of(std::uint16_t slot) { return at(address_of(slot)); }
 
-    /// The address ("host:port") of the master serving `slot`, as the map says.
     [[nodiscard]] std::string const& address_of(std::uint16_t slot) {
         if (stale_) refresh();
         auto const node = slot_node_[slot];
@@ -92,7 +87,6 @@ public:
         return masters_[static_cast<std::size_t>(node)];
     }
 
-    /// The connection to the node at "host:port" (opened if need be).
     [[nodiscard]] connection& at(std::string const& address) {
         for (auto& [where, c] : connections_) {
             if (where == address) return *c;
@@ -101,7 +95,6 @@ public:
         return *connections_.back().second;
     }
 
-    /// A node said that `slot` has moved to "host:port" (MOVED): later batches go there.
     void moved(std::uint16_t slot, std::string const& address) {
         std::size_t i = 0;
         while (i < masters_.size() && masters_[i] != address) ++i;
@@ -109,10 +102,8 @@ public:
         slot_node_[slot] = static_cast<int>(i);
     }
 
-    /// A master was lost: the map is read again before the next batch.
     void mark_stale() noexcept { stale_ = true; }
 
-    /// Reads the slot map from the first node that answers; throws `connection_lost` if none does.
     void refresh() {
         std::vector<std::string> candidates = seeds_;
         for (auto const& m : masters_) candidates.push_back(m);
@@ -130,10 +121,8 @@ public:
         throw connection_lost("batch::redis::cluster: no node answered CLUSTER SLOTS (last: " + why + ")");
     }
 
-    /// The masters in the map, as "host:port".
     [[nodiscard]] std::vector<std::string> const& masters() const noexcept { return masters_; }
 
-    /// How many times the map was read.
     [[nodiscard]] std::size_t refreshes() const noexcept { return refreshes_; }
 
 private:
@@ -143,10 +132,10 @@ private:
         int port = 0;
         std::from_chars(address.data() + colon + 1, address.data() + address.size(), port);
         timeval const timeout{1, 0};
-        std::unique_ptr<redisContext, detail::context_deleter> c(redisConnectWithTimeout(host.c_str(), port, timeout));
+        std::unique_ptr<redisContext, context_deleter> c(redisConnectWithTimeout(host.c_str(), port, timeout));
         if (!c || c->err) throw error("batch::redis::cluster: cannot connect to " + address);
         redisSetTimeout(c.get(), timeout);
-        detail::reply_ptr r(static_cast<redisReply*>(redisCommand(c.get(), "CLUSTER SLOTS")));
+        reply_ptr r(static_cast<redisReply*>(redisCommand(c.get(), "CLUSTER SLOTS")));
         if (!r) throw error("batch::redis::cluster: " + address + " did not answer CLUSTER SLOTS");
         reply const all(r.get());
         if (all.is_error()) throw error("batch::redis::cluster: " + address + ": " + std::string(all.text()));
@@ -180,6 +169,50 @@ private:
     std::size_t refreshes_ = 0;
 };
 
+} // namespace detail
+
+/// A Redis Cluster as its clients see it: which master serves each slot (read with
+/// `CLUSTER SLOTS` from any node that answers), and one `connection` per master, opened when
+/// first needed. The map is read when the cluster is made, again after a master was lost (on
+/// the next batch), and a slot moves when a node says so (MOVED). Shared by any number of
+/// batchers. A handle, as a `connection` is: copies share one map and its connections, and
+/// each batcher built from it holds a copy. Reading the map blocks the thread (briefly, on 127.0.0.1).
+class cluster {
+public:
+    /// `nodes`: "host:port" of one or more nodes, separated by commas.
+    explicit cluster(std::string_view nodes, reconnection policy = {})
+        : s_(std::make_shared<detail::cluster_map>(nodes, policy)) {}
+    cluster(cluster const&) = default; // a move copies: a handle is never empty
+    cluster& operator=(cluster const&) = default;
+
+    /// The connection to the master serving `slot` (reading the map first if it is stale).
+    [[nodiscard]] connection& master_of(std::uint16_t slot) const { return s_->master_of(slot); }
+
+    /// The address ("host:port") of the master serving `slot`, as the map says.
+    [[nodiscard]] std::string const& address_of(std::uint16_t slot) const { return s_->address_of(slot); }
+
+    /// The connection to the node at "host:port" (opened if need be).
+    [[nodiscard]] connection& at(std::string const& address) const { return s_->at(address); }
+
+    /// A node said that `slot` has moved to "host:port" (MOVED): later batches go there.
+    void moved(std::uint16_t slot, std::string const& address) const { s_->moved(slot, address); }
+
+    /// A master was lost: the map is read again before the next batch.
+    void mark_stale() const noexcept { s_->mark_stale(); }
+
+    /// Reads the slot map from the first node that answers; throws `connection_lost` if none does.
+    void refresh() const { s_->refresh(); }
+
+    /// The masters in the map, as "host:port".
+    [[nodiscard]] std::vector<std::string> const& masters() const noexcept { return s_->masters(); }
+
+    /// How many times the map was read.
+    [[nodiscard]] std::size_t refreshes() const noexcept { return s_->refreshes(); }
+
+private:
+    std::shared_ptr<detail::cluster_map> s_;
+};
+
 /// Gets string values from a Redis Cluster: each batch is split by the master that serves each
 /// key's slot, one pipeline of GETs per master, all sent at once; the answers are joined in the
 /// order of the operations. A MOVED reply sends that key again to the node named (and remembers
@@ -191,8 +224,8 @@ class cluster_get_batcher : public stores::detail::timeout_option<cluster_get_ba
     using result_t = result_of_t<Op>;
 
 public:
-    cluster_get_batcher(cluster& c, KeyOf key_of, Decode decode = {})
-        : cluster_(&c), key_of_(std::move(key_of)), decode_(std::move(decode)) {}
+    cluster_get_batcher(cluster c, KeyOf key_of, Decode decode = {})
+        : cluster_(std::move(c)), key_of_(std::move(key_of)), decode_(std::move(decode)) {}
 
     /// The store, as observers and traces show it.
     [[nodiscard]] static constexpr std::string_view name() noexcept { return "redis-cluster"; }
@@ -261,7 +294,7 @@ public:
             for (std::size_t i : ops) {
                 connection* c = nullptr;
                 try {
-                    c = ask.empty() ? &batcher_->cluster_->master_of(slot_of(keys_[i])) : &batcher_->cluster_->at(ask);
+                    c = ask.empty() ? &batcher_->cluster_.master_of(slot_of(keys_[i])) : &batcher_->cluster_.at(ask);
                 } catch (...) {
                     settle(i, std::current_exception());
                     continue;
@@ -321,7 +354,7 @@ public:
                 if (r.is_error()) {
                     std::string_view const text = r.text();
                     if (text.rfind("MOVED ", 0) == 0 && redirections_[i]++ < 5) {
-                        batcher_->cluster_->moved(slot_of(keys_[i]), std::string(text.substr(text.rfind(' ') + 1)));
+                        batcher_->cluster_.moved(slot_of(keys_[i]), std::string(text.substr(text.rfind(' ') + 1)));
                         moved.push_back(i);
                         continue;
                     }
@@ -348,7 +381,7 @@ public:
         // A node was lost with these operations in flight: once, they go again after the slot
         // map is read anew (a replica may have taken over); then they fail with the loss.
         void lost(std::vector<std::size_t> const& ops, std::exception_ptr const& e) const {
-            batcher_->cluster_->mark_stale();
+            batcher_->cluster_.mark_stale();
             std::vector<std::size_t> again;
             for (std::size_t i : ops) {
                 if (retried_.size() != results_.size()) retried_.assign(results_.size(), false);
@@ -376,15 +409,15 @@ public:
     pending submit(std::span<Op const> ops) const { return pending(this, ops); }
 
 private:
-    cluster* cluster_;
+    cluster cluster_;
     KeyOf key_of_;
     Decode decode_;
 };
 
 /// A GET batcher for `Op` over a Redis Cluster (see `cluster_get_batcher`).
 template <class Op, class KeyOf, class Decode = as_string>
-[[nodiscard]] cluster_get_batcher<Op, KeyOf, Decode> cluster_get(cluster& c, KeyOf key_of, Decode decode = {}) {
-    return {c, std::move(key_of), std::move(decode)};
+[[nodiscard]] cluster_get_batcher<Op, KeyOf, Decode> cluster_get(cluster c, KeyOf key_of, Decode decode = {}) {
+    return {std::move(c), std::move(key_of), std::move(decode)};
 }
 
 } // namespace batch::redis

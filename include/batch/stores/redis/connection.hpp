@@ -71,23 +71,26 @@ std::string key_text(Key const& k) {
 /// How a lost connection comes back (see `batch::stores::reconnection`).
 using reconnection = stores::reconnection;
 
-/// A connection to Redis, non-blocking: the commands of a round's batches are written one after
-/// another without waiting, and their replies, which come back in order, are filed by batch.
-/// Shared by any number of batchers; it must outlive them. A lost connection fails the batches
-/// in flight (`batch::redis::connection_lost`); the next batch opens it again, as `policy` says
-/// (by default at once, then with a growing delay while the server stays down).
-class connection {
+namespace detail {
+
+inline std::string host_of(std::string_view address) { return std::string(address.substr(0, address.rfind(':'))); }
+
+inline int port_of(std::string_view address) {
+    auto const digits = address.substr(address.rfind(':') + 1);
+    int port = 0;
+    std::from_chars(digits.data(), digits.data() + digits.size(), port);
+    return port;
+}
+
+/// The connection behind the `connection` handles (see there), owned by them and by the
+/// batchers built from them.
+class session {
 public:
-    /// Connects (waiting at most five seconds); throws `batch::redis::error`.
-    connection(std::string host, int port, reconnection policy = {})
+    session(std::string host, int port, reconnection policy = {})
         : host_(std::move(host)), port_(port), policy_(policy), batches_("batch::redis") {
         open();
     }
-    /// Connects to "host:port".
-    explicit connection(std::string_view address, reconnection policy = {})
-        : connection(host_of(address), port_of(address), policy) {}
 
-    /// Connects again, for instance after the server was restarted; the batches in flight fail.
     void reconnect() {
         fail_all("batch::redis: the connection was reopened while this batch was in flight");
         open();
@@ -95,11 +98,8 @@ public:
 
     [[nodiscard]] bool connected() const noexcept { return !batches_.broken(); }
 
-    /// Batches sent and not answered yet.
     [[nodiscard]] std::size_t batches_in_flight() const noexcept { return batches_.count_in_flight(); }
 
-    /// Queues `commands` (each an argument list) as one batch; returns the number under which its
-    /// replies will be filed.
     std::uint64_t send(std::vector<std::vector<std::string>> const& commands) {
         if (!batches_.broken() && !batches_.in_flight()) probe();
         batches_.revive(policy_, [this] { open(); });
@@ -143,7 +143,7 @@ public:
                 return;
             }
             if (!raw) break;
-            detail::reply_ptr r(static_cast<redisReply*>(raw));
+            reply_ptr r(static_cast<redisReply*>(raw));
             if (!batches_.in_flight()) continue; // a reply to nothing of ours
             segment& s = batches_.oldest();
             s.replies.push_back(std::move(r));
@@ -151,30 +151,18 @@ public:
         }
     }
 
-    /// True once the replies numbered `n` are filed (or their batch failed).
     [[nodiscard]] bool answered(std::uint64_t n) const { return batches_.answered(n); }
 
-    /// The replies numbered `n`, in command order; throws `batch::redis::connection_lost` if the
-    /// connection was lost (or reopened) first.
-    std::vector<detail::reply_ptr> take(std::uint64_t n) { return batches_.take(n); }
+    std::vector<reply_ptr> take(std::uint64_t n) { return batches_.take(n); }
 
-    /// The replies numbered `n` will be dropped when they come.
     void abandon(std::uint64_t n) { batches_.abandon(n); }
 
 private:
     struct segment {
         std::uint64_t number;
         std::size_t expected;
-        std::vector<detail::reply_ptr> replies;
+        std::vector<reply_ptr> replies;
     };
-
-    static std::string host_of(std::string_view address) { return std::string(address.substr(0, address.rfind(':'))); }
-    static int port_of(std::string_view address) {
-        auto const digits = address.substr(address.rfind(':') + 1);
-        int port = 0;
-        std::from_chars(digits.data(), digits.data() + digits.size(), port);
-        return port;
-    }
 
     void open() {
         context_.reset(redisConnectNonBlock(host_.c_str(), port_));
@@ -219,9 +207,63 @@ private:
     std::string host_;
     int port_;
     reconnection policy_;
-    std::unique_ptr<redisContext, detail::context_deleter> context_;
+    std::unique_ptr<redisContext, context_deleter> context_;
     bool writing_ = false;
-    stores::detail::pipeline<segment, std::vector<detail::reply_ptr>, error, connection_lost> batches_;
+    stores::detail::pipeline<segment, std::vector<reply_ptr>, error, connection_lost> batches_;
+};
+
+} // namespace detail
+
+/// A connection to Redis, non-blocking: the commands of a round's batches are written one after
+/// another without waiting, and their replies, which come back in order, are filed by batch.
+/// A lost connection fails the batches in flight (`batch::redis::connection_lost`); the next
+/// batch opens it again, as `policy` says (by default at once, then with a growing delay while
+/// the server stays down).
+///
+/// A handle, as a `std::shared_ptr` is: copies share one connection, and each batcher built
+/// from it holds a copy, so the connection lives as long as the last of them (a batcher cannot
+/// outlive its connection, whatever the order of destruction).
+class connection {
+public:
+    /// Connects (waiting at most five seconds); throws `batch::redis::error`.
+    connection(std::string host, int port, reconnection policy = {})
+        : s_(std::make_shared<detail::session>(std::move(host), port, policy)) {}
+    /// Connects to "host:port".
+    explicit connection(std::string_view address, reconnection policy = {})
+        : connection(detail::host_of(address), detail::port_of(address), policy) {}
+    connection(connection const&) = default; // a move copies: a handle is never empty
+    connection& operator=(connection const&) = default;
+
+    /// Connects again, for instance after the server was restarted; the batches in flight fail.
+    void reconnect() const { s_->reconnect(); }
+
+    [[nodiscard]] bool connected() const noexcept { return s_->connected(); }
+
+    /// Batches sent and not answered yet.
+    [[nodiscard]] std::size_t batches_in_flight() const noexcept { return s_->batches_in_flight(); }
+
+    /// Queues `commands` (each an argument list) as one batch; returns the number under which its
+    /// replies will be filed.
+    std::uint64_t send(std::vector<std::vector<std::string>> const& commands) const { return s_->send(commands); }
+
+    /// What the connection waits for (see `batch::async_batcher`).
+    [[nodiscard]] io_interest interest() const noexcept { return s_->interest(); }
+
+    /// Writes what is left, reads what has come, and files the replies.
+    void pump(short revents) const { s_->pump(revents); }
+
+    /// True once the replies numbered `n` are filed (or their batch failed).
+    [[nodiscard]] bool answered(std::uint64_t n) const { return s_->answered(n); }
+
+    /// The replies numbered `n`, in command order; throws `batch::redis::connection_lost` if the
+    /// connection was lost (or reopened) first.
+    std::vector<detail::reply_ptr> take(std::uint64_t n) const { return s_->take(n); }
+
+    /// The replies numbered `n` will be dropped when they come.
+    void abandon(std::uint64_t n) const { s_->abandon(n); }
+
+private:
+    std::shared_ptr<detail::session> s_;
 };
 
 /// Several connections to one server (see `batch::stores::pool`): `pool db(4, conninfo);`; the

@@ -7,7 +7,11 @@
 # diagnostics in all.
 set(BATCH_COMPILE_FAIL_MAX_LINES 25 CACHE STRING "Most lines a compile-time check may print with g++")
 
+#
+# batch_add_compile_fail_test(source [LINK targets...]): the case compiles against batch::batch
+# and `targets` (their include directories, for the check).
 function(batch_add_compile_fail_test source)
+  cmake_parse_arguments(PARSE_ARGV 1 arg "" "" "LINK")
   get_filename_component(name ${source} NAME_WE)
   file(STRINGS ${source} expect_line REGEX "^// expect: ")
   if(NOT expect_line)
@@ -16,7 +20,11 @@ function(batch_add_compile_fail_test source)
   string(REGEX REPLACE "^// expect: " "" expected "${expect_line}")
 
   add_library(compile_twin_${name} OBJECT ${source})
-  target_link_libraries(compile_twin_${name} PRIVATE batch::batch batch_warnings)
+  target_link_libraries(compile_twin_${name} PRIVATE batch::batch batch_warnings ${arg_LINK})
+  set(includes "${PROJECT_SOURCE_DIR}/include;$<TARGET_PROPERTY:Boost::headers,INTERFACE_INCLUDE_DIRECTORIES>")
+  foreach(target IN LISTS arg_LINK)
+    string(APPEND includes ";$<TARGET_PROPERTY:${target},INTERFACE_INCLUDE_DIRECTORIES>")
+  endforeach()
 
   set(max_lines 0)
   if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
@@ -25,7 +33,7 @@ function(batch_add_compile_fail_test source)
   add_test(NAME compile_fail.${name}
     COMMAND ${CMAKE_COMMAND}
       -D CXX=${CMAKE_CXX_COMPILER}
-      -D "INCLUDES=${PROJECT_SOURCE_DIR}/include;$<TARGET_PROPERTY:Boost::headers,INTERFACE_INCLUDE_DIRECTORIES>"
+      -D "INCLUDES=${includes}"
       -D SOURCE=${source}
       -D EXPECTED=${expected}
       -D MAX_LINES=${max_lines}

@@ -8,6 +8,7 @@
 #include <batch/detail/base/type_name.hpp>
 #include <batch/operation.hpp>
 #include <batch/outcome.hpp>
+#include <batch/stores/detail/checks.hpp>
 #include <batch/stores/detail/pipeline.hpp>
 #include <batch/stores/postgres/connection.hpp>
 #include <batch/stores/postgres/row.hpp>
@@ -80,8 +81,6 @@ class lookup_batcher : public stores::detail::timeout_option<lookup_batcher<Op, 
     using result_t = result_of_t<Op>;
     using key_t = std::remove_cvref_t<std::invoke_result_t<KeyOf const&, Op const&>>;
     static constexpr bool integer_keys = detail::integer_key<key_t>;
-    static_assert(integer_keys || std::is_convertible_v<key_t, std::string_view>,
-                  "batch::postgres: a lookup's key must be an integer or a string");
 
 public:
     /// `to` is a connection or a pool of them.
@@ -145,11 +144,37 @@ public:
     Decode decode_;
 };
 
-/// A lookup batcher for `Op` (see `lookup_batcher`).
+/// A lookup batcher for `Op` (see `lookup_batcher`). A mistake in what it is given (a `key_of`
+/// that does not give an integer or a string, a decoder that does not take a `row` or does not
+/// give the result) is one `batch: ...` error here.
 template <class Op, class KeyOf, class Decode>
-[[nodiscard]] lookup_batcher<Op, KeyOf, Decode> lookup(stores::detail::connection_source<connection> to,
-                                                       std::string sql, KeyOf key_of, Decode decode) {
-    return {to, std::move(sql), std::move(key_of), std::move(decode)};
+[[nodiscard]] auto lookup(stores::detail::connection_source<connection> to, std::string sql, KeyOf key_of,
+                          Decode decode) {
+    using result_t = result_of_t<Op>;
+    constexpr bool keyed = stores::detail::key_callable<Op, KeyOf>;
+    static_assert(keyed, "batch: postgres::lookup: key_of must be callable with the operation (an Op const&), "
+                         "such as &Op::id");
+    constexpr bool key_typed = stores::detail::key_is_integer_or_string<Op, KeyOf>();
+    static_assert(key_typed, "batch: postgres::lookup: key_of(op) must give an integer or a string");
+    constexpr bool reads = stores::detail::decoder_callable<Decode, row>;
+    static_assert(reads, "batch: postgres::lookup: the decoder must be callable with a batch::postgres::row");
+    constexpr bool gives = stores::detail::decoder_gives<result_t, Decode, row>();
+    static_assert(gives, "batch: postgres::lookup: the decoder must return the operation's result_type (for a "
+                         "std::optional result, its value type)");
+    if constexpr (keyed && key_typed && reads && gives) {
+        return lookup_batcher<Op, KeyOf, Decode>(std::move(to), std::move(sql), std::move(key_of), std::move(decode));
+    } else {
+        return stores::detail::not_built<Op>();
+    }
+}
+
+/// A lookup without a decoder: one `batch: ...` error, which names what is missing.
+template <class Op, class KeyOf>
+[[nodiscard]] auto lookup(stores::detail::connection_source<connection>, std::string, KeyOf) {
+    static_assert(batch::detail::wrong<Op>, "batch: postgres::lookup needs a decoder, a function of a "
+                                            "batch::postgres::row giving the result: lookup<Op>(connection, sql, "
+                                            "key_of, decode)");
+    return stores::detail::not_built<Op>();
 }
 
 /// The ready form: looks rows up in `table` by `key_column` and gives `columns` as a
@@ -159,15 +184,27 @@ template <class Op, class... Columns, class KeyOf>
 [[nodiscard]] auto table_lookup(stores::detail::connection_source<connection> to, std::string_view table,
                                 std::string_view key_column, std::array<std::string_view, sizeof...(Columns)> columns,
                                 KeyOf key_of) {
-    auto const quote = [](std::string_view id) {
-        std::string q = "\"";
-        for (char ch : id) q += ch == '"' ? std::string("\"\"") : std::string(1, ch);
-        return q + "\"";
-    };
-    std::string sql = "SELECT " + quote(key_column);
-    for (auto col : columns) sql += ", " + quote(col);
-    sql += " FROM " + quote(table) + " WHERE " + quote(key_column) + " = ANY($1)";
-    return lookup<Op>(to, std::move(sql), std::move(key_of), tuple_decoder<Columns...>{});
+    using row_t = std::tuple<Columns...>;
+    constexpr bool readable = (row::readable<Columns> && ...);
+    static_assert(readable, "batch: postgres::table_lookup: each column's type must be an integer, a floating-point "
+                            "number, bool, std::string, or a std::optional of one of those");
+    constexpr bool matches =
+        !readable || std::is_same_v<result_of_t<Op>, row_t> || std::is_same_v<result_of_t<Op>, std::optional<row_t>>;
+    static_assert(matches, "batch: postgres::table_lookup<Op, Columns...> gives a std::tuple<Columns...>: the "
+                           "operation's result_type must be that tuple or a std::optional of it");
+    if constexpr (readable && matches) {
+        auto const quote = [](std::string_view id) {
+            std::string q = "\"";
+            for (char ch : id) q += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+            return q + "\"";
+        };
+        std::string sql = "SELECT " + quote(key_column);
+        for (auto col : columns) sql += ", " + quote(col);
+        sql += " FROM " + quote(table) + " WHERE " + quote(key_column) + " = ANY($1)";
+        return lookup<Op>(std::move(to), std::move(sql), std::move(key_of), tuple_decoder<Columns...>{});
+    } else {
+        return stores::detail::not_built<Op>();
+    }
 }
 
 } // namespace batch::postgres

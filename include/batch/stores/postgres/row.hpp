@@ -33,11 +33,21 @@ public:
         return {PQgetvalue(result_, index_, column), static_cast<std::size_t>(PQgetlength(result_, index_, column))};
     }
 
+    /// True for the `T`s that `get<T>` reads.
+    template <class T>
+    static constexpr bool readable =
+        std::is_arithmetic_v<typename batch::detail::unwrap_optional<
+            T>::type> || std::is_same_v<typename batch::detail::unwrap_optional<T>::type, std::string>;
+
     /// The column's value as a `T`: an integer, a floating-point number, `bool`, `std::string`,
     /// or a `std::optional` of one of those (empty for SQL NULL; for other types NULL throws).
     template <class T>
     [[nodiscard]] T get(int column) const {
-        if constexpr (batch::detail::is_optional_v<T>) {
+        static_assert(readable<T>, "batch: postgres::row::get<T> reads integers, floating-point numbers, bool, "
+                                   "std::string, or std::optional of those");
+        if constexpr (!readable<T>) {
+            throw error("batch::postgres: row::get of a type it cannot read"); // reported above
+        } else if constexpr (batch::detail::is_optional_v<T>) {
             if (is_null(column)) return std::nullopt;
             return get<typename T::value_type>(column);
         } else {
@@ -47,7 +57,7 @@ public:
                 return std::string(t);
             } else if constexpr (std::is_same_v<T, bool>) {
                 return t == "t";
-            } else if constexpr (std::is_arithmetic_v<T>) {
+            } else {
                 T v{};
                 auto const [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
                 if (ec != std::errc() || end != t.data() + t.size()) {
@@ -55,9 +65,6 @@ public:
                                 + "', which does not convert to the type asked for");
                 }
                 return v;
-            } else {
-                static_assert(batch::detail::wrong<T>, "batch::postgres: row::get<T> reads integers, floating-point "
-                                                       "numbers, bool, std::string, or std::optional of those");
             }
         }
     }

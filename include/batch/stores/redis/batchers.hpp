@@ -6,6 +6,7 @@
 #include <batch/detail/base/traits.hpp>
 #include <batch/operation.hpp>
 #include <batch/outcome.hpp>
+#include <batch/stores/detail/checks.hpp>
 #include <batch/stores/detail/pipeline.hpp>
 #include <batch/stores/redis/connection.hpp>
 #include <batch/stores/redis/reply.hpp>
@@ -86,11 +87,50 @@ private:
     Decode decode_;
 };
 
-/// An MGET batcher for `Op` (see `get_batcher`).
+namespace detail {
+
+/// A map from field to value that `hgetall` fills.
+template <class Map>
+concept field_map = requires(Map m, std::string_view field, std::string_view value) {
+    m.emplace(field, value);
+};
+
+/// The checks of `get` and `cluster_get` (see stores/detail/checks.hpp): one error per mistake.
+template <class Op, class KeyOf, class Decode>
+consteval bool get_checks() {
+    using result_t = result_of_t<Op>;
+    constexpr bool keyed = stores::detail::key_callable<Op, KeyOf>;
+    static_assert(keyed, "batch: redis::get/cluster_get: key_of must be callable with the operation (an Op "
+                         "const&), such as &Op::key");
+    constexpr bool key_typed = stores::detail::key_is_integer_or_string<Op, KeyOf>();
+    static_assert(key_typed, "batch: redis::get/cluster_get: key_of(op) must give a string or an integer");
+    constexpr bool reads = stores::detail::decoder_callable<Decode, std::string_view>;
+    static_assert(reads, "batch: redis::get/cluster_get: the decoder must be callable with the value, a "
+                         "std::string_view");
+    constexpr bool gives = stores::detail::decoder_gives<result_t, Decode, std::string_view>();
+    static_assert(gives || !std::is_same_v<Decode, as_string>,
+                  "batch: redis::get/cluster_get read strings: for an operation whose result_type is not a "
+                  "std::string (or a std::optional of one), pass a decoder: get<Op>(connection, key_of, "
+                  "[](std::string_view value) { return ...; })");
+    static_assert(gives || std::is_same_v<Decode, as_string>,
+                  "batch: redis::get/cluster_get: the decoder must return the operation's result_type (for a "
+                  "std::optional result, its value type)");
+    return keyed && key_typed && reads && gives;
+}
+
+} // namespace detail
+
+/// An MGET batcher for `Op` (see `get_batcher`). A mistake in what it is given (a `key_of` that
+/// does not give a string or an integer, no decoder for a result that is not a string, a
+/// decoder that does not take a `std::string_view` or does not give the result) is one
+/// `batch: ...` error here.
 template <class Op, class KeyOf, class Decode = as_string>
-[[nodiscard]] get_batcher<Op, KeyOf, Decode> get(stores::detail::connection_source<connection> to, KeyOf key_of,
-                                                 Decode decode = {}) {
-    return {to, std::move(key_of), std::move(decode)};
+[[nodiscard]] auto get(stores::detail::connection_source<connection> to, KeyOf key_of, Decode decode = {}) {
+    if constexpr (detail::get_checks<Op, KeyOf, Decode>()) {
+        return get_batcher<Op, KeyOf, Decode>(std::move(to), std::move(key_of), std::move(decode));
+    } else {
+        return stores::detail::not_built<Op>();
+    }
 }
 
 /// One command per operation, all of a batch pipelined: `command(op)` gives the command's
@@ -155,22 +195,34 @@ template <class Op, class KeyOf>
 [[nodiscard]] auto hgetall(stores::detail::connection_source<connection> to, KeyOf key_of) {
     using result_t = result_of_t<Op>;
     using map_t = typename batch::detail::unwrap_optional<result_t>::type;
-    auto command = [key_of](Op const& op) {
-        return std::vector<std::string>{"HGETALL", detail::key_text(std::invoke(key_of, op))};
-    };
-    // [=]: key_of is captured only where a missing key is an error.
-    auto decode = [=](reply const& r, Op const& op) -> result_t {
-        if (r.size() == 0) {
-            auto none = stores::detail::missing<result_t, not_found>("batch::redis", "nothing at key",
-                                                                     detail::key_text(std::invoke(key_of, op)));
-            if (auto e = none.error()) std::rethrow_exception(e);
-            return std::move(none).value();
-        }
-        map_t fields;
-        for (std::size_t i = 0; i + 1 < r.size(); i += 2) fields.emplace(r[i].text(), r[i + 1].text());
-        return fields;
-    };
-    return command_batcher<Op, decltype(command), decltype(decode)>(to, std::move(command), std::move(decode));
+    constexpr bool keyed = stores::detail::key_callable<Op, KeyOf>;
+    static_assert(keyed, "batch: redis::hgetall: key_of must be callable with the operation (an Op const&), such "
+                         "as &Op::key");
+    constexpr bool key_typed = stores::detail::key_is_integer_or_string<Op, KeyOf>();
+    static_assert(key_typed, "batch: redis::hgetall: key_of(op) must give a string or an integer");
+    constexpr bool mapped = detail::field_map<map_t>;
+    static_assert(mapped, "batch: redis::hgetall: the operation's result_type must be a map from field to value "
+                          "(such as std::map<std::string, std::string>) or a std::optional of one");
+    if constexpr (!(keyed && key_typed && mapped)) {
+        return stores::detail::not_built<Op>();
+    } else {
+        auto command = [key_of](Op const& op) {
+            return std::vector<std::string>{"HGETALL", detail::key_text(std::invoke(key_of, op))};
+        };
+        // [=]: key_of is captured only where a missing key is an error.
+        auto decode = [=](reply const& r, Op const& op) -> result_t {
+            if (r.size() == 0) {
+                auto none = stores::detail::missing<result_t, not_found>("batch::redis", "nothing at key",
+                                                                         detail::key_text(std::invoke(key_of, op)));
+                if (auto e = none.error()) std::rethrow_exception(e);
+                return std::move(none).value();
+            }
+            map_t fields;
+            for (std::size_t i = 0; i + 1 < r.size(); i += 2) fields.emplace(r[i].text(), r[i + 1].text());
+            return fields;
+        };
+        return command_batcher<Op, decltype(command), decltype(decode)>(to, std::move(command), std::move(decode));
+    }
 }
 
 } // namespace batch::redis

@@ -414,10 +414,15 @@ private:
     Decode decode_;
 };
 
-/// A GET batcher for `Op` over a Redis Cluster (see `cluster_get_batcher`).
+/// A GET batcher for `Op` over a Redis Cluster (see `cluster_get_batcher`), with the checks of
+/// `get`.
 template <class Op, class KeyOf, class Decode = as_string>
-[[nodiscard]] cluster_get_batcher<Op, KeyOf, Decode> cluster_get(cluster c, KeyOf key_of, Decode decode = {}) {
-    return {std::move(c), std::move(key_of), std::move(decode)};
+[[nodiscard]] auto cluster_get(cluster c, KeyOf key_of, Decode decode = {}) {
+    if constexpr (detail::get_checks<Op, KeyOf, Decode>()) {
+        return cluster_get_batcher<Op, KeyOf, Decode>(std::move(c), std::move(key_of), std::move(decode));
+    } else {
+        return stores::detail::not_built<Op>();
+    }
 }
 
 } // namespace batch::redis

@@ -62,7 +62,7 @@ struct context_deleter {
 template <class Key>
 std::string key_text(Key const& k) {
     static_assert(std::is_integral_v<Key> || std::is_convertible_v<Key const&, std::string_view>,
-                  "batch::redis: a key must be a string or an integer");
+                  "batch: redis: a key must be a string or an integer");
     return batch::detail::key_text(k);
 }
 

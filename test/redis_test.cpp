@@ -109,6 +109,28 @@ BOOST_AUTO_TEST_CASE(present_and_missing_keys_with_one_mget) {
     BOOST_TEST(ex.run(get_counter{17}).value_or("?") == "seventeen"); // integer keys
 }
 
+BOOST_AUTO_TEST_CASE(a_key_that_holds_another_type_fails_its_operation_saying_so_instead_of_reading_as_nothing) {
+    auto& s = redis();
+    using ops = batch::operations<get_value, must_get_value>;
+    auto ex = batch::make_executor<ops>(rd::get<get_value>(s.conn, &get_value::key),
+                                        rd::get<must_get_value>(s.conn, &must_get_value::key));
+    // MGET answers nothing for both "missing" and the hash "profile:1": their TYPEs tell them apart.
+    std::vector<get_value> gets{{"plain"}, {"profile:1"}, {"missing"}};
+    auto const out = ex.run(batch::settle(std::move(gets)));
+    BOOST_TEST(out[0].value().value_or("?") == "one");
+    BOOST_REQUIRE(out[1].error());
+    try {
+        std::rethrow_exception(out[1].error());
+    } catch (rd::error const& e) {
+        std::string const what = e.what();
+        BOOST_TEST(what == "batch::redis: the key 'profile:1' holds a hash, not a string (WRONGTYPE)", what);
+    }
+    BOOST_TEST(!out[2].value().has_value()); // nothing there: empty, as before
+    BOOST_TEST(ex.stats().batches == 1u);    // the TYPEs are part of the batch
+    BOOST_CHECK_THROW(ex.run(must_get_value{"profile:1"}), rd::error);
+    BOOST_CHECK_THROW(ex.run(must_get_value{"missing"}), rd::not_found);
+}
+
 BOOST_AUTO_TEST_CASE(keys_with_quotes_commas_control_characters_and_non_ascii_text) {
     auto& s = redis();
     auto ex = batch::make_executor<batch::operations<get_value>>(rd::get<get_value>(s.conn, &get_value::key));

@@ -3,6 +3,7 @@
 // Redis batchers (target batch::redis): MGET for string values, and any command per operation
 // (HGETALL, say) pipelined, on a `connection`, as asynchronous batchers.
 
+#include <batch/async_batcher.hpp>
 #include <batch/detail/base/traits.hpp>
 #include <batch/operation.hpp>
 #include <batch/outcome.hpp>
@@ -11,7 +12,10 @@
 #include <batch/stores/redis/connection.hpp>
 #include <batch/stores/redis/reply.hpp>
 
+#include <poll.h>
+
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <functional>
 #include <optional>
@@ -31,8 +35,11 @@ struct as_string {
 
 /// Gets string values: one MGET per batch. `key_of(op)` gives the key (a string or an integer),
 /// `decode(value)` the result from the value (by default the string itself). An operation's
-/// result is a `std::optional` (empty for a key that holds nothing, or not a string), or a plain
-/// value (such a key then fails with `batch::redis::not_found`).
+/// result is a `std::optional` (empty for a key that holds nothing), or a plain value (such a key
+/// then fails with `batch::redis::not_found`). MGET reads a key that holds another type (a
+/// hash, say) as nothing, so when it answers nothing for some keys, the batch asks their TYPE
+/// (one more round trip, only then): such a key fails its operation with `batch::redis::error`
+/// ("... holds a hash, not a string").
 template <class Op, class KeyOf, class Decode = as_string>
 class get_batcher : public stores::detail::timeout_option<get_batcher<Op, KeyOf, Decode>> {
     using result_t = result_of_t<Op>;
@@ -45,38 +52,100 @@ public:
     /// The store, as observers and traces show it.
     [[nodiscard]] static constexpr std::string_view name() noexcept { return "redis"; }
 
-    using pending = stores::detail::pending<get_batcher, Op, connection>;
+    /// One batch: its MGET, then, if it answered nothing for some keys, their TYPEs.
+    class pending {
+    public:
+        pending(get_batcher const* b, connection* c, std::span<Op const> ops) : batcher_(b), connection_(c), ops_(ops) {
+            if (ops.empty()) return;
+            std::vector<std::vector<std::string>> command(1);
+            command[0].reserve(ops.size() + 1);
+            command[0].push_back("MGET");
+            for (auto const& op : ops) command[0].push_back(batcher_->key(op));
+            number_ = c->send(command);
+        }
 
-    pending submit(std::span<Op const> ops) const {
-        connection& c = to_.pick();
-        if (ops.empty()) return pending(this, &c, ops, std::nullopt);
-        std::vector<std::vector<std::string>> command(1);
-        command[0].reserve(ops.size() + 1);
-        command[0].push_back("MGET");
-        for (auto const& op : ops) command[0].push_back(detail::key_text(std::invoke(key_of_, op)));
-        return pending(this, &c, ops, c.send(command));
-    }
+        /// The store, as a timeout's message names it.
+        [[nodiscard]] static constexpr std::string_view name() noexcept { return get_batcher::name(); }
 
-    /// The results of a batch from its replies, in the order of `ops`.
-    std::vector<outcome<result_t>> answer(std::span<Op const> ops, std::vector<detail::reply_ptr> replies) const {
+        // Writable while the MGET's answer is filed (by this batch's pump or another's) and its
+        // TYPEs are not sent yet: `advance` comes at once and sends them.
+        [[nodiscard]] io_interest interest() const {
+            io_interest want = connection_->interest();
+            if (number_ && !types_sent_ && connection_->answered(*number_)) {
+                want.events = static_cast<short>(want.events | POLLOUT);
+            }
+            return want;
+        }
+        void advance(short revents) {
+            connection_->pump(revents);
+            if (!number_ || types_sent_ || !connection_->answered(*number_)) return;
+            values_ = connection_->take(*std::exchange(number_, std::nullopt));
+            reply const all(values_.at(0).get());
+            if (all.is_error() || all.size() != ops_.size()) return; // results() says so
+            std::vector<std::vector<std::string>> types;
+            for (std::size_t i = 0; i < ops_.size(); ++i) {
+                if (all[i].is_nil()) types.push_back({"TYPE", batcher_->key(ops_[i])});
+            }
+            if (types.empty()) return;
+            types_sent_ = true;
+            number_ = connection_->send(types);
+        }
+        [[nodiscard]] bool done() const { return !number_ ? true : types_sent_ && connection_->answered(*number_); }
+        std::vector<outcome<result_t>> results() {
+            if (number_) { // the TYPEs
+                types_ = connection_->take(*std::exchange(number_, std::nullopt));
+            }
+            return batcher_->answer(ops_, values_, types_);
+        }
+        void cancel() {
+            if (number_) connection_->abandon(*number_);
+        }
+
+    private:
+        get_batcher const* batcher_;
+        connection* connection_;
+        std::span<Op const> ops_;
+        std::optional<std::uint64_t> number_; ///< The answer awaited: the MGET's, then the TYPEs'.
+        bool types_sent_ = false;
+        std::vector<detail::reply_ptr> values_; ///< The MGET's answer.
+        std::vector<detail::reply_ptr> types_;  ///< The TYPE of each key MGET answered nothing for.
+    };
+
+    pending submit(std::span<Op const> ops) const { return pending(this, &to_.pick(), ops); }
+
+private:
+    [[nodiscard]] std::string key(Op const& op) const { return detail::key_text(std::invoke(key_of_, op)); }
+
+    // The results of a batch from the MGET's answer and the TYPEs, in the order of `ops`.
+    std::vector<outcome<result_t>> answer(std::span<Op const> ops, std::vector<detail::reply_ptr> const& values,
+                                          std::vector<detail::reply_ptr> const& types) const {
         std::vector<outcome<result_t>> out;
         if (ops.empty()) return out;
-        reply const all(replies.at(0).get());
+        reply const all(values.at(0).get());
         if (all.is_error()) throw error("batch::redis: " + std::string(all.text()));
         if (all.size() != ops.size())
             throw error("batch::redis: MGET answered " + std::to_string(all.size()) + " values");
         out.reserve(ops.size());
+        std::size_t nothing = 0; // MGET's nils so far, and the index of the next TYPE
         for (std::size_t i = 0; i < ops.size(); ++i) {
             reply const r = all[i];
             if (r.is_nil()) {
-                out.push_back(stores::detail::missing<result_t, not_found>(
-                    "batch::redis", "no string (nothing, or a value of another type) at key",
-                    detail::key_text(std::invoke(key_of_, ops[i]))));
+                std::string_view const type = nothing < types.size() ? reply(types[nothing].get()).text() : "none";
+                ++nothing;
+                if (type == "none") {
+                    out.push_back(
+                        stores::detail::missing<result_t, not_found>("batch::redis", "nothing at key", key(ops[i])));
+                } else if (type == "string") { // set between the MGET and the TYPE
+                    out.push_back(std::make_exception_ptr(
+                        error("batch::redis: the key '" + key(ops[i]) + "' was set while it was read; read it again")));
+                } else {
+                    out.push_back(std::make_exception_ptr(error("batch::redis: the key '" + key(ops[i]) + "' holds a "
+                                                                + std::string(type) + ", not a string (WRONGTYPE)")));
+                }
                 continue;
             }
             out.push_back(stores::detail::decoded<result_t, error>(
-                "batch::redis", [&] { return detail::key_text(std::invoke(key_of_, ops[i])); },
-                [&] { return std::invoke(decode_, r.text()); }));
+                "batch::redis", [&] { return key(ops[i]); }, [&] { return std::invoke(decode_, r.text()); }));
         }
         return out;
     }

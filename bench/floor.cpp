@@ -5,7 +5,9 @@
 // keeps freed memory for reuse), called directly: the benchmarks' counting `operator new`
 // would add its atomic counters to each frame, so the floor counts its frames itself. No batch
 // keys, no deduplication, no error handling, no structures beyond a vector of children, and a
-// child's result is read after it finishes.
+// child's result is read after it finishes. `floor_two_walks` goes further: a child writes its
+// result in place and frees its own frame, so a run walks the frames twice (make and start;
+// resume), where the floor also reads each result from its frame and then destroys it.
 #include "common.hpp"
 
 #include <array>
@@ -115,6 +117,36 @@ task<int> w1_padded_child(int i) {
     co_return r + 1 + (pad[0] & 0);
 }
 
+/// A coroutine that nothing waits for: started eagerly, it frees its own frame when it ends.
+struct detached {
+    struct promise_type : malloc_frame {
+        detached get_return_object() noexcept { return {}; }
+        std::suspend_never initial_suspend() noexcept { return {}; }
+        std::suspend_never final_suspend() noexcept { return {}; }
+        void return_void() noexcept {}
+        void unhandled_exception() noexcept { std::terminate(); }
+    };
+};
+
+/// W1's child that writes its result in place, into its parent's array.
+detached w1_child_in_place(int i, int* out) {
+    int const r = co_await get{i};
+    *out = r + 1;
+}
+
+/// W1 in two walks over the frames: each child is made and run to its `co_await` in one, and
+/// resumed in the other, where it writes its result in place and frees its frame. The sum is a
+/// third pass, over an array of ints rather than over frames.
+std::int64_t w1_two_walks(floor_scheduler& s, int n) {
+    s.calls = s.rounds = 0;
+    std::vector<int> results(static_cast<std::size_t>(n));
+    for (int i = 0; i < n; ++i) w1_child_in_place(i, &results[static_cast<std::size_t>(i)]);
+    s.drain();
+    std::int64_t sum = 0;
+    for (int r : results) sum += r;
+    return sum;
+}
+
 template <task<int> (*Child)(int)>
 std::int64_t w1(floor_scheduler& s, int n) {
     s.calls = s.rounds = 0;
@@ -168,6 +200,10 @@ void run_floor(benchmark::State& state, Workload workload, std::size_t ops, std:
         benchmark::RegisterBenchmark("W1_fanout/floor", [](benchmark::State& s) {
             auto const n = s.range(0);
             run_floor(s, w1<w1_child>, static_cast<std::size_t>(n), n * n);
+        })->Arg(n);
+        benchmark::RegisterBenchmark("W1_fanout/floor_two_walks", [](benchmark::State& s) {
+            auto const n = s.range(0);
+            run_floor(s, w1_two_walks, static_cast<std::size_t>(n), n * n);
         })->Arg(n);
         benchmark::RegisterBenchmark("W1_fanout/floor_padded", [](benchmark::State& s) {
             auto const n = s.range(0);

@@ -161,6 +161,8 @@ private:
         std::unique_ptr<asio::posix::stream_descriptor> socket;
         std::vector<listing> waiting[2]; ///< For reading, and for writing.
         bool outstanding[2] = {false, false};
+        watcher const* last = nullptr; ///< The watcher that listed here last (compared only).
+        bool shared = false;           ///< Two watchers have listed here: a shared connection.
     };
 
     static constexpr short event_of[2] = {POLLIN, POLLOUT};
@@ -194,8 +196,12 @@ private:
             e.inode = st.st_ino;
             ++e.serial;
             e.outstanding[0] = e.outstanding[1] = false;
+            e.last = nullptr;
+            e.shared = false;
             ++registrations_;
         }
+        if (e.last && e.last != &w) e.shared = true;
+        e.last = &w;
         w.listed_.push_back(i.fd);
         for (int d = 0; d < 2; ++d) {
             if (!(i.events & event_of[d])) continue;
@@ -208,7 +214,7 @@ private:
                 waiting.push_back({&w, generation, keep_alive});
                 if (listings_++ == 0) busy_.emplace(io_->get_executor());
             }
-            if (waiting.front().w != &w) sweep_soon(); // shared
+            if (e.shared) sweep_soon();
             if (!e.outstanding[d]) {
                 e.outstanding[d] = true;
                 e.socket->async_wait(d == 0 ? asio::posix::stream_descriptor::wait_read
@@ -253,9 +259,10 @@ private:
         }
     }
 
-    // A descriptor that several watchers wait for is a connection they share. Whoever reads it
-    // files the others' answers too, and a wait may miss that: every watcher of a shared
-    // descriptor is woken now and then (every `sweep_interval`) while they wait, to look.
+    // A descriptor that two watchers have listed on is a connection they share. Whoever reads
+    // it files the others' answers too, and a wait may miss that (one watcher left waiting for
+    // an answer that another's read filed would wait forever): every watcher of a shared
+    // descriptor is woken now and then (every `sweep_interval`) while it waits, to look.
     static constexpr std::chrono::milliseconds sweep_interval{5};
 
     void sweep_soon() {
@@ -272,16 +279,9 @@ private:
         std::lock_guard lock(mutex_);
         sweeping_ = false;
         for (auto& e : entries_) {
-            if (!e) continue;
-            watcher const* first = nullptr;
-            bool shared = false;
-            for (auto const& waiting : e->waiting) {
-                for (listing const& l : waiting) {
-                    if (!first) first = l.w;
-                    shared = shared || l.w != first;
-                }
+            if (e && e->shared && !(e->waiting[0].empty() && e->waiting[1].empty())) {
+                wake(static_cast<int>(&e - entries_.data()), POLLIN, woken);
             }
-            if (shared) wake(static_cast<int>(&e - entries_.data()), POLLIN, woken);
         }
     }
 

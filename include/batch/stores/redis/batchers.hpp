@@ -136,11 +136,13 @@ private:
                     out.push_back(
                         stores::detail::missing<result_t, not_found>("batch::redis", "nothing at key", key(ops[i])));
                 } else if (type == "string") { // set between the MGET and the TYPE
-                    out.push_back(std::make_exception_ptr(
+                    // Made in place: a moved temporary outcome makes g++ 12 -O2 warn (maybe-uninitialized).
+                    out.emplace_back(std::make_exception_ptr(
                         error("batch::redis: the key '" + key(ops[i]) + "' was set while it was read; read it again")));
                 } else {
-                    out.push_back(std::make_exception_ptr(error("batch::redis: the key '" + key(ops[i]) + "' holds a "
-                                                                + std::string(type) + ", not a string (WRONGTYPE)")));
+                    out.emplace_back(
+                        std::make_exception_ptr(error("batch::redis: the key '" + key(ops[i]) + "' holds a "
+                                                      + std::string(type) + ", not a string (WRONGTYPE)")));
                 }
                 continue;
             }

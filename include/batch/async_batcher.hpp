@@ -4,8 +4,11 @@
 #include <batch/operation.hpp>
 #include <batch/outcome.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <concepts>
+#include <cstddef>
+#include <cstdint>
 #include <span>
 #include <type_traits>
 #include <utility>
@@ -13,13 +16,23 @@
 namespace batch {
 
 /// What a pending asynchronous batch waits for now: a file descriptor and the poll(2) events
-/// (`POLLIN`, `POLLOUT`) it needs.
+/// (`POLLIN`, `POLLOUT`) it needs. Optionally, `connection` names the connection behind `fd`, a
+/// number that no other connection opened in the process has (`batch::new_connection_id()`,
+/// taken when it opens): an event loop given one tells a connection reopened under the same
+/// descriptor number from the old one without a system call per wait. 0: not named.
 struct io_interest {
     int fd = -1;
     short events = 0;
+    std::uint64_t connection = 0;
 
     friend bool operator==(io_interest const&, io_interest const&) = default;
 };
+
+/// A number for `io_interest::connection`: a new one on each call (never 0), on any thread.
+inline std::uint64_t new_connection_id() noexcept {
+    static std::atomic<std::uint64_t> last{0};
+    return last.fetch_add(1, std::memory_order_relaxed) + 1;
+}
 
 /// Satisfied by the pending batch that an asynchronous batcher's `submit` returns:
 /// - `interest()` says what it waits for now (it may change as the batch proceeds, say from
@@ -32,7 +45,9 @@ struct io_interest {
 ///   (or nothing, for `void` results); it may throw to fail the whole batch.
 /// Optionally, `cancel()` releases what a batch that will not be finished holds (the executor
 /// calls it when the batch's deadline passes or its run stops early); the batch is destroyed
-/// right after, in any case.
+/// right after, in any case. A batch found `done()` when its descriptor is ready is not advanced.
+/// Where batches of several runs share a connection, `advance` on any of them may file the
+/// others' answers: it then calls `batch::answers_filed(fd)`, so that their runs are woken.
 template <class Pending>
 concept pending_batch = std::movable<Pending> && requires(Pending& p, Pending const& cp, short revents) {
     { cp.interest() } -> std::same_as<io_interest>;
@@ -61,6 +76,52 @@ concept async_batcher_for = operation<Op> && requires(Batcher& b, std::span<Op c
 /// slow and a fast store does not wait for the slow one at every step, but the number of
 /// batcher calls may grow (operations that would have met in one round are sent apart).
 enum class scheduling { rounds, completion_order };
+
+namespace detail {
+
+/// The descriptors on which answers were filed (`answers_filed`) while an event loop stepped a
+/// run on this thread: a few, or `all` when more came than it holds.
+struct filed_descriptors {
+    static constexpr std::size_t capacity = 8;
+    int fds[capacity] = {};
+    std::size_t count = 0;
+    bool all = false;
+};
+
+/// Where `answers_filed` notes descriptors on this thread (none: nothing is noted).
+inline thread_local filed_descriptors* filed_on = nullptr;
+
+/// While it lives, `answers_filed` notes into `into` (an event loop sets it around a step).
+class filing_scope {
+public:
+    explicit filing_scope(filed_descriptors& into) noexcept : previous_(filed_on) { filed_on = &into; }
+    filing_scope(filing_scope const&) = delete;
+    filing_scope& operator=(filing_scope const&) = delete;
+    ~filing_scope() { filed_on = previous_; }
+
+private:
+    filed_descriptors* previous_;
+};
+
+} // namespace detail
+
+/// For an asynchronous batcher whose connection several runs may share: call it after filing
+/// answers (or failures) on the connection of descriptor `fd` for batches that other runs may
+/// wait for. Their answers were read by this run, so no readiness of `fd` will tell them: the
+/// event loop that drives the runs (`batch::asio::async_run`, `batch::asio::loop`) wakes the runs
+/// waiting on `fd` when the step ends. Outside such a loop it does nothing; it never throws.
+inline void answers_filed(int fd) noexcept {
+    detail::filed_descriptors* const into = detail::filed_on;
+    if (!into || fd < 0 || into->all) return;
+    for (std::size_t i = 0; i < into->count; ++i) {
+        if (into->fds[i] == fd) return;
+    }
+    if (into->count == detail::filed_descriptors::capacity) {
+        into->all = true;
+    } else {
+        into->fds[into->count++] = fd;
+    }
+}
 
 namespace detail {
 

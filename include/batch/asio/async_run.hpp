@@ -130,7 +130,7 @@ public:
           registry_(descriptors::of(strand_.get_inner_executor())),
           watcher_([this](int fd, short revents, std::uint64_t generation) {
               asio::post(strand_, [self = this->shared_from_this(), fd, revents, generation] {
-                  if (generation == self->generation_) self->ready(fd, revents);
+                  if (generation == self->generation_) self->filing([&] { self->ready(fd, revents); });
               });
           }) {}
 
@@ -148,13 +148,15 @@ public:
         asio::dispatch(strand_, [self = this->shared_from_this(), &ex, item = std::move(item),
                                  announced = std::move(announced)]() mutable {
             announced.reset(); // the run starts now (or fails to): it holds the executor from here
-            try {
-                self->run_.emplace(ex, std::forward<Yielded>(unwrap(item)));
-            } catch (...) {
-                self->complete(std::current_exception());
-                return;
-            }
-            self->proceed();
+            self->filing([&] {
+                try {
+                    self->run_.emplace(ex, std::forward<Yielded>(unwrap(item)));
+                } catch (...) {
+                    self->complete(std::current_exception());
+                    return;
+                }
+                self->proceed();
+            });
         });
     }
 
@@ -163,6 +165,12 @@ private:
     struct withdrawal {
         void operator()(batch::detail::scheduler* s) const noexcept { s->withdraw_run(); }
     };
+
+    // Does `f` (a step of the run, or its end), then wakes the runs whose answers it filed.
+    template <class F>
+    void filing(F&& f) {
+        registry_.filing(watcher_, std::forward<F>(f));
+    }
 
     // Steps the run until it is done or waits for I/O; then completes, or arms the waits.
     void proceed() {
@@ -185,7 +193,7 @@ private:
             timer_.expires_at(*deadline);
             timer_.async_wait([self, generation](boost::system::error_code const& ec) {
                 if (ec || generation != self->generation_) return;
-                self->ready(-1, 0);
+                self->filing([&] { self->ready(-1, 0); });
             });
         }
     }

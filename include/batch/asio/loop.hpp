@@ -104,7 +104,7 @@ public:
         : strand_(asio::make_strand(io)), timer_(strand_), registry_(descriptors::of(io.get_executor())),
           watcher_([this](int fd, short revents, std::uint64_t generation) {
               asio::post(strand_, [self = this->shared_from_this(), fd, revents, generation] {
-                  if (generation == self->generation_) self->ready(fd, revents);
+                  if (generation == self->generation_) self->filing([&] { self->ready(fd, revents); });
               });
           }),
           batchers_(std::forward<Bs>(batchers)...), hubs_(std::get<set::template index<Ops>>(batchers_)...) {}
@@ -280,10 +280,16 @@ private:
         if (turn_posted_ || stopped_) return;
         turn_posted_ = true;
         try {
-            asio::post(strand_, [self = this->shared_from_this()] { self->turn(); });
+            asio::post(strand_, [self = this->shared_from_this()] { self->filing([&] { self->turn(); }); });
         } catch (...) {
             turn_posted_ = false; // the next wake tries again
         }
+    }
+
+    // Does `f` (a turn), then wakes the runs elsewhere whose answers it filed.
+    template <class F>
+    void filing(F&& f) {
+        registry_.filing(watcher_, std::forward<F>(f));
     }
 
     // One turn: every woken request runs until it waits again; then what they queued is sent,
@@ -328,7 +334,7 @@ private:
             timer_.expires_at(*deadline);
             timer_.async_wait([self, generation](boost::system::error_code const& ec) {
                 if (ec || generation != self->generation_) return;
-                self->ready(-1, 0);
+                self->filing([&] { self->ready(-1, 0); });
             });
         }
     }

@@ -112,11 +112,13 @@ void settle(List& list, Finish&& finish) {
 }
 
 /// Advances every batch waiting on `fd`, found ready with `revents`, and ends those that are
-/// done or failed.
+/// done or failed. A batch that is done already (on a shared connection, a read for another
+/// batch filed its answer) is not advanced: that would cost a read that finds nothing.
 template <class List, class Finish>
 void ready(List& list, int fd, short revents, Finish&& finish) {
     end_where(list, finish, [&](auto& f) -> verdict {
         if (f.pending.interest().fd != fd) return std::nullopt;
+        if (f.pending.done()) return std::exception_ptr(); // another's read filed its answer
         try {
             f.pending.advance(revents);
         } catch (...) {

@@ -114,8 +114,15 @@ public:
         fail_all(why, [](Segment const&) { return failure{}; });
     }
 
-    /// The connection was opened again.
-    void reopened() noexcept { broken_ = false; }
+    /// The connection was opened again, on descriptor `fd`: it gets a new `connection_id()`.
+    void reopened(int fd) noexcept {
+        broken_ = false;
+        fd_ = fd;
+        id_ = batch::new_connection_id();
+    }
+
+    /// What names the connection as opened last (`io_interest::connection`).
+    [[nodiscard]] std::uint64_t connection_id() const noexcept { return id_; }
 
     [[nodiscard]] bool broken() const noexcept { return broken_; }
 
@@ -155,11 +162,14 @@ private:
             return;
         }
         answers_[n] = std::move(f);
+        batch::answers_filed(fd_); // the run waiting for it may be another: it is woken
     }
 
     std::string store_;
     std::string lost_;
     bool broken_ = false;
+    int fd_ = -1;          ///< The connection's descriptor, on which its batches' runs wait.
+    std::uint64_t id_ = 0; ///< Its `io_interest::connection`.
     std::chrono::steady_clock::time_point next_attempt_{}; ///< No reconnection before this.
     std::chrono::milliseconds delay_{};                    ///< After the last failed attempt, if any.
     std::deque<Segment> segments_;                         ///< Sent, in order, not yet complete.

@@ -115,7 +115,8 @@ public:
     /// while an answer that libpq read when sending is waiting to be filed (the socket is
     /// writable, so `pump` comes at once: the answer is in libpq's buffer, not in the socket).
     [[nodiscard]] io_interest interest() const noexcept {
-        return {PQsocket(native_), static_cast<short>(POLLIN | (flushing_ || buffered_ ? POLLOUT : 0))};
+        return {PQsocket(native_), static_cast<short>(POLLIN | (flushing_ || buffered_ ? POLLOUT : 0)),
+                batches_.connection_id()};
     }
 
     /// Sends what is left, reads what has come, and files the answers; a lost connection fails
@@ -196,7 +197,7 @@ private:
         }
         PQsetNoticeProcessor(native_, &session::notice, this);
         statements_.clear();
-        batches_.reopened();
+        batches_.reopened(PQsocket(native_));
         flushing_ = false;
         buffered_ = false;
     }

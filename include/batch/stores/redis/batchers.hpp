@@ -77,7 +77,8 @@ public:
             return want;
         }
         void advance(short revents) {
-            connection_->pump(revents);
+            // An answer filed already (read for another batch on the connection) needs no read.
+            if (!number_ || !connection_->answered(*number_)) connection_->pump(revents);
             if (!number_ || types_sent_ || !connection_->answered(*number_)) return;
             values_ = connection_->take(*std::exchange(number_, std::nullopt));
             reply const all(values_.at(0).get());

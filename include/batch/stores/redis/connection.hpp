@@ -124,7 +124,7 @@ public:
 
     /// What the connection waits for: readable, and writable while commands are half written.
     [[nodiscard]] io_interest interest() const noexcept {
-        return {context_->fd, static_cast<short>(POLLIN | (writing_ ? POLLOUT : 0))};
+        return {context_->fd, static_cast<short>(POLLIN | (writing_ ? POLLOUT : 0)), batches_.connection_id()};
     }
 
     /// Writes what is left, reads what has come, and files the replies.
@@ -177,7 +177,7 @@ private:
             std::string const why = ready <= 0 ? "timed out" : std::strerror(so_error ? so_error : errno);
             throw error("batch::redis: cannot connect to " + host_ + ":" + std::to_string(port_) + ": " + why);
         }
-        batches_.reopened();
+        batches_.reopened(context_->fd);
         writing_ = false;
     }
 

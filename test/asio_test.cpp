@@ -16,11 +16,17 @@
 #include <boost/asio/use_future.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <chrono>
 #include <exception>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -60,6 +66,88 @@ gen<int> fails_after_a_round(int id) {
 }
 
 gen<void> nothing_but_a_round(int id, int& seen) { seen = co_yield get_user{id}; }
+
+/// A connection that runs on several executors share, to an in-process server on the other end
+/// of a socket pair: the server holds each request until a flushing one comes, then answers
+/// them all at once; and a request's sender reads what has come as it sends (libpq does). So the
+/// flushing request's run reads, and files, the answers of the others, and nothing is left in
+/// the socket to wake them.
+struct shared_line {
+    int client = -1;
+    int server = -1;
+    std::vector<unsigned char> held; ///< Requests (keys) the server has not answered yet.
+    std::map<int, int> answers;      ///< Filed, by key.
+
+    shared_line() {
+        int fds[2];
+        if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) != 0)
+            throw std::runtime_error("socketpair failed");
+        client = fds[0];
+        server = fds[1];
+    }
+    shared_line(shared_line const&) = delete;
+    shared_line& operator=(shared_line const&) = delete;
+    ~shared_line() {
+        ::close(client);
+        ::close(server);
+    }
+
+    void send(int key, bool flush) {
+        held.push_back(static_cast<unsigned char>(key));
+        if (flush) {
+            if (::write(server, held.data(), held.size()) != static_cast<ssize_t>(held.size()))
+                throw std::runtime_error("write to a socket pair failed");
+            held.clear();
+        }
+        read();
+    }
+
+    void read() {
+        unsigned char got[64];
+        ssize_t n;
+        while ((n = ::read(client, got, sizeof got)) > 0) {
+            for (ssize_t i = 0; i < n; ++i) answers[got[i]] = 2 * got[i];
+            batch::answers_filed(client); // the runs that wait for them may be others
+        }
+    }
+};
+
+struct line_op {
+    int key;
+    bool flush = false;
+    using result_type = int;
+};
+using line_ops = batch::operations<line_op>;
+
+struct line_batcher {
+    shared_line* line;
+
+    struct pending {
+        shared_line* line;
+        std::vector<int> keys;
+        [[nodiscard]] batch::io_interest interest() const { return {line->client, POLLIN}; }
+        void advance(short) { line->read(); }
+        [[nodiscard]] bool done() const {
+            return std::all_of(keys.begin(), keys.end(), [&](int k) { return line->answers.count(k) != 0; });
+        }
+        std::vector<int> results() const {
+            std::vector<int> out;
+            for (int k : keys) out.push_back(line->answers.at(k));
+            return out;
+        }
+    };
+
+    pending submit(std::span<line_op const> ops) const {
+        pending p{line, {}};
+        for (auto const& op : ops) {
+            p.keys.push_back(op.key);
+            line->send(op.key, op.flush);
+        }
+        return p;
+    }
+};
+
+batch::gen<int, line_ops> ask(int key, bool flush) { co_return co_yield line_op{key, flush}; }
 
 } // namespace
 
@@ -151,6 +239,27 @@ BOOST_AUTO_TEST_CASE(a_deadline_passes_inside_the_event_loop) {
     auto late = batch::asio::async_run(io, ex, get_user{1}, boost::asio::use_future);
     io.run();
     BOOST_CHECK_THROW(late.get(), batch::timeout_error);
+}
+
+BOOST_AUTO_TEST_CASE(a_run_whose_answer_another_run_filed_is_woken_at_once) {
+    // The first run waits on the shared connection; the second run's request makes the server
+    // answer both, and the second run reads both answers as it sends. The socket is empty again
+    // before the event loop looks, so only `batch::answers_filed` can wake the first run.
+    shared_line line;
+    auto waiting = batch::make_executor<line_ops>(line_batcher{&line});
+    auto reading = batch::make_executor<line_ops>(line_batcher{&line});
+    boost::asio::io_context io;
+    std::optional<int> first, second;
+    batch::asio::async_run(io, waiting, ask(2, false), [&](std::exception_ptr e, int v) {
+        if (!e) first = v;
+    });
+    batch::asio::async_run(io, reading, ask(1, true), [&](std::exception_ptr e, int v) {
+        if (!e) second = v;
+    });
+    io.run_for(5s); // returns as soon as both are done
+    BOOST_TEST(second.value_or(-1) == 2);
+    BOOST_TEST(first.value_or(-1) == 4);
+    BOOST_TEST(waiting.stats().rounds == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(one_thread_serves_a_thousand_runs_at_once) {

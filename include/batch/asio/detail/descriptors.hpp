@@ -134,9 +134,12 @@ public:
     template <class F>
     void filing(watcher const& self, F&& f) {
         batch::detail::filed_descriptors filed;
-        {
+        try {
             batch::detail::filing_scope scope(filed);
             std::forward<F>(f)();
+        } catch (...) {
+            wake_others(self, filed); // what was filed before the failure is not lost
+            throw;
         }
         wake_others(self, filed);
     }

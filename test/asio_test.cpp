@@ -12,6 +12,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
 #include <boost/test/unit_test.hpp>
@@ -21,6 +22,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <exception>
 #include <map>
 #include <memory>
@@ -149,6 +151,70 @@ struct line_batcher {
 
 batch::gen<int, line_ops> ask(int key, bool flush) { co_return co_yield line_op{key, flush}; }
 
+/// A connection that numbers its answers (`io_interest::answer`), to a server that the test
+/// plays by hand: each byte written to `server` answers the oldest request not answered yet.
+struct numbered_line {
+    int client = -1;
+    int server = -1;
+    std::uint64_t sent = 0;  ///< Requests numbered so far (from 1).
+    std::uint64_t filed = 0; ///< Answers filed so far, in order.
+    std::map<std::uint64_t, int> answers;
+    int advances = 0; ///< Calls of `advance`: how often a run was woken to read.
+
+    numbered_line() {
+        int fds[2];
+        if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) != 0)
+            throw std::runtime_error("socketpair failed");
+        client = fds[0];
+        server = fds[1];
+    }
+    numbered_line(numbered_line const&) = delete;
+    numbered_line& operator=(numbered_line const&) = delete;
+    ~numbered_line() {
+        ::close(client);
+        ::close(server);
+    }
+
+    /// The server answers the next `n` requests with `value`.
+    void answer(std::size_t n, unsigned char value) {
+        std::vector<unsigned char> bytes(n, value);
+        if (::write(server, bytes.data(), n) != static_cast<ssize_t>(n)) throw std::runtime_error("write failed");
+    }
+
+    void read() {
+        ++advances;
+        unsigned char got[64];
+        ssize_t n;
+        while ((n = ::read(client, got, sizeof got)) > 0) {
+            for (ssize_t i = 0; i < n; ++i) answers[++filed] = got[i];
+            batch::answers_filed(client, filed); // the runs that wait for them may be others
+        }
+    }
+};
+
+struct numbered_op {
+    int key;
+    using result_type = int;
+};
+using numbered_ops = batch::operations<numbered_op>;
+
+struct numbered_batcher {
+    numbered_line* line;
+
+    struct pending {
+        numbered_line* line;
+        std::uint64_t number;
+        [[nodiscard]] batch::io_interest interest() const { return {line->client, POLLIN, 0, number}; }
+        void advance(short) { line->read(); }
+        [[nodiscard]] bool done() const { return line->filed >= number; }
+        std::vector<int> results() const { return {line->answers.at(number)}; }
+    };
+
+    pending submit(std::span<numbered_op const>) const { return {line, ++line->sent}; }
+};
+
+batch::gen<int, numbered_ops> ask_numbered(int key) { co_return co_yield numbered_op{key}; }
+
 } // namespace
 
 BOOST_AUTO_TEST_CASE(a_callback_gets_the_result_or_the_failure) {
@@ -260,6 +326,37 @@ BOOST_AUTO_TEST_CASE(a_run_whose_answer_another_run_filed_is_woken_at_once) {
     BOOST_TEST(second.value_or(-1) == 2);
     BOOST_TEST(first.value_or(-1) == 4);
     BOOST_TEST(waiting.stats().rounds == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(one_run_reads_for_all_on_a_connection_that_numbers_its_answers) {
+    // Three runs wait on one connection. The first answer wakes only the run it answers (the
+    // others would find nothing); that run ends without waiting again, and the runs left must
+    // still hear of the answers that come later: one of them reads both, and wakes the other.
+    numbered_line line;
+    std::vector<std::unique_ptr<batch::executor<numbered_ops, numbered_batcher>>> executors;
+    boost::asio::io_context io;
+    std::vector<std::optional<int>> got(3);
+    for (std::size_t i = 0; i < 3; ++i) {
+        executors.push_back(std::make_unique<batch::executor<numbered_ops, numbered_batcher>>(
+            batch::make_executor<numbered_ops>(numbered_batcher{&line})));
+        batch::asio::async_run(io, *executors[i], ask_numbered(static_cast<int>(i)),
+                               [&got, i](std::exception_ptr e, int v) {
+                                   if (!e) got[i] = v;
+                               });
+    }
+    boost::asio::steady_timer first(io, 20ms), rest(io, 60ms);
+    int advances_after_first = -1;
+    first.async_wait([&](boost::system::error_code const&) { line.answer(1, 7); });
+    rest.async_wait([&](boost::system::error_code const&) {
+        advances_after_first = line.advances;
+        line.answer(2, 9);
+    });
+    io.run_for(5s); // returns as soon as all are done
+    BOOST_TEST(got[0].value_or(-1) == 7);
+    BOOST_TEST(got[1].value_or(-1) == 9);
+    BOOST_TEST(got[2].value_or(-1) == 9);
+    BOOST_TEST(advances_after_first == 1); // one read for the first answer, not one per run
+    BOOST_TEST(line.advances == 2);        // and one for the other two
 }
 
 BOOST_AUTO_TEST_CASE(one_thread_serves_a_thousand_runs_at_once) {

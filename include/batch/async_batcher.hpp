@@ -4,11 +4,13 @@
 #include <batch/operation.hpp>
 #include <batch/outcome.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <span>
 #include <type_traits>
 #include <utility>
@@ -19,11 +21,16 @@ namespace batch {
 /// (`POLLIN`, `POLLOUT`) it needs. Optionally, `connection` names the connection behind `fd`, a
 /// number that no other connection opened in the process has (`batch::new_connection_id()`,
 /// taken when it opens): an event loop given one tells a connection reopened under the same
-/// descriptor number from the old one without a system call per wait. 0: not named.
+/// descriptor number from the old one without a system call per wait. 0: not named. And
+/// optionally, `answer` is the number of the answer the batch waits for, where its connection
+/// numbers its answers from 1 up, files them in that order and reports each with
+/// `batch::answers_filed(fd, number)`: an event loop then wakes only the runs whose answers were
+/// filed. 0: not numbered (woken whenever answers are filed on `fd`).
 struct io_interest {
     int fd = -1;
     short events = 0;
     std::uint64_t connection = 0;
+    std::uint64_t answer = 0;
 
     friend bool operator==(io_interest const&, io_interest const&) = default;
 };
@@ -80,10 +87,12 @@ enum class scheduling { rounds, completion_order };
 namespace detail {
 
 /// The descriptors on which answers were filed (`answers_filed`) while an event loop stepped a
-/// run on this thread: a few, or `all` when more came than it holds.
+/// run on this thread, each with the highest answer number filed: a few, or `all` when more
+/// came than it holds.
 struct filed_descriptors {
     static constexpr std::size_t capacity = 8;
     int fds[capacity] = {};
+    std::uint64_t through[capacity] = {};
     std::size_t count = 0;
     bool all = false;
 };
@@ -109,17 +118,23 @@ private:
 /// answers (or failures) on the connection of descriptor `fd` for batches that other runs may
 /// wait for. Their answers were read by this run, so no readiness of `fd` will tell them: the
 /// event loop that drives the runs (`batch::asio::async_run`, `batch::asio::loop`) wakes the runs
-/// waiting on `fd` when the step ends. Outside such a loop it does nothing; it never throws.
-inline void answers_filed(int fd) noexcept {
+/// waiting on `fd` when the step ends: those whose `io_interest::answer` is at most `through`
+/// (the answers up to it are filed), and those that name no answer. Outside such a loop it does
+/// nothing; it never throws.
+inline void answers_filed(int fd, std::uint64_t through = std::numeric_limits<std::uint64_t>::max()) noexcept {
     detail::filed_descriptors* const into = detail::filed_on;
     if (!into || fd < 0 || into->all) return;
     for (std::size_t i = 0; i < into->count; ++i) {
-        if (into->fds[i] == fd) return;
+        if (into->fds[i] == fd) {
+            into->through[i] = std::max(into->through[i], through);
+            return;
+        }
     }
     if (into->count == detail::filed_descriptors::capacity) {
         into->all = true;
     } else {
-        into->fds[into->count++] = fd;
+        into->fds[into->count] = fd;
+        into->through[into->count++] = through;
     }
 }
 

@@ -10,6 +10,7 @@
 
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/defer.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
@@ -100,7 +101,7 @@ public:
         run.reset();
         auto handler_ex = work_.get_executor();
         work_.reset();
-        asio::post(handler_ex, [handler = std::move(handler_), failure, value = std::move(value)]() mutable {
+        asio::defer(handler_ex, [handler = std::move(handler_), failure, value = std::move(value)]() mutable {
             if constexpr (std::is_void_v<Result>) {
                 std::move(handler)(failure);
             } else {
@@ -129,8 +130,14 @@ public:
         : strand_(std::move(strand)), completion_(std::move(handler), strand_), timer_(strand_),
           registry_(descriptors::of(strand_.get_inner_executor())),
           watcher_([this](int fd, short revents, std::uint64_t generation) {
-              asio::post(strand_, [self = this->shared_from_this(), fd, revents, generation] {
-                  if (generation == self->generation_) self->filing([&] { self->ready(fd, revents); });
+              // A continuation of the io_context's own work (a wait that completed, a step):
+              // deferred, it does not interrupt the reactor (an epoll_ctl) to be seen.
+              asio::defer(strand_, [self = this->shared_from_this(), fd, revents, generation] {
+                  if (generation == self->generation_) {
+                      self->filing([&] { self->ready(fd, revents); });
+                  } else {
+                      self->registry_.hand_over(self->watcher_); // if it was to read for all
+                  }
               });
           }) {}
 

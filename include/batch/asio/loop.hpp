@@ -16,6 +16,7 @@
 
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/defer.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -103,8 +104,14 @@ public:
     loop_core(asio::io_context& io, Bs&&... batchers)
         : strand_(asio::make_strand(io)), timer_(strand_), registry_(descriptors::of(io.get_executor())),
           watcher_([this](int fd, short revents, std::uint64_t generation) {
-              asio::post(strand_, [self = this->shared_from_this(), fd, revents, generation] {
-                  if (generation == self->generation_) self->filing([&] { self->ready(fd, revents); });
+              // A continuation of the io_context's own work (a wait that completed, a step):
+              // deferred, it does not interrupt the reactor (an epoll_ctl) to be seen.
+              asio::defer(strand_, [self = this->shared_from_this(), fd, revents, generation] {
+                  if (generation == self->generation_) {
+                      self->filing([&] { self->ready(fd, revents); });
+                  } else {
+                      self->registry_.hand_over(self->watcher_); // if it was to read for all
+                  }
               });
           }),
           batchers_(std::forward<Bs>(batchers)...), hubs_(std::get<set::template index<Ops>>(batchers_)...) {}

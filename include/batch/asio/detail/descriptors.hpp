@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <functional>
 #include <iterator>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -50,6 +51,7 @@ private:
     std::function<void(int, short, std::uint64_t)> notify_;
     std::vector<int> listed_;  ///< The descriptors it may be listed under (the registry's, under its lock).
     std::size_t listings_ = 0; ///< How many listings it has (the same).
+    int reading_ = -1;         ///< The descriptor it was woken to read for all (the same).
 };
 
 /// The descriptors of one io_context (an Asio service: `descriptors::of(executor)`). Each is
@@ -57,15 +59,16 @@ private:
 /// different socket (told apart by `io_interest::connection` where the batcher names its
 /// connection, else by `fstat`), registered anew. At most one wait per descriptor and direction
 /// is outstanding, whatever the number of watchers; when it completes, every watcher listed for
-/// it is notified. Asio's registration is edge-triggered, so `watch` also asks `poll(2)` whether
-/// a descriptor is ready already where it may be (a batcher may have left data unread; see
-/// `entry::maybe_ready`): what the watchers see is level-triggered, as the `async_batcher`
-/// contract says. A watcher may be notified when another party that shares the connection has
-/// read its data already; the batchers read without blocking, so that costs one empty read, and
-/// none for a batch found done. And a party that reads a shared connection may file the answers
-/// that others wait for (`batch::answers_filed`): no readiness of the descriptor tells them, so
-/// `wake_others` does. The waits themselves do not keep `io_context::run` going (they outlast
-/// their watchers); a watcher listed anywhere does.
+/// it is notified. Asio's registration is edge-triggered, but each wait that starts asks the
+/// kernel afresh (with epoll, Asio re-arms the descriptor with `EPOLL_CTL_MOD`, which reports
+/// what is ready already; the other reactors check the level), and a wait is outstanding
+/// whenever a watcher is listed: data that a reader left unread is reported all the same, so
+/// what the watchers see is level-triggered, as the `async_batcher` contract says. A watcher may be notified when
+/// another party that shares the connection has read its data already; the batchers read without blocking, so that
+/// costs one empty read, and none for a batch found done. And a party that reads a shared connection may file the
+/// answers that others wait for (`batch::answers_filed`): no readiness of the descriptor tells them, so `wake_others`
+/// does (only those whose answer, `io_interest::answer`, was filed, where they name it). The waits themselves do not
+/// keep `io_context::run` going (they outlast their watchers); a watcher listed anywhere does.
 class descriptors : public asio::execution_context::service {
 public:
     using key_type = descriptors;
@@ -82,30 +85,11 @@ public:
 
     /// Lists `w` for each of `interests` with `generation` (replacing its earlier listing under
     /// the same descriptor), and keeps `keep_alive` until it is notified or forgotten. What is
-    /// ready already is notified at once.
+    /// ready already is notified as soon as the reactor looks.
     void watch(watcher& w, std::span<io_interest const> interests, std::uint64_t generation,
                std::shared_ptr<void> const& keep_alive) {
-        thread_local std::vector<pollfd> polled;
-        polled.clear();
-        {
-            std::lock_guard lock(mutex_);
-            for (io_interest const& i : interests) {
-                if (short const unsure = list(w, i, generation, keep_alive)) polled.push_back({i.fd, unsure, 0});
-            }
-        }
-        // Level: what may be ready now (asked after the waits are outstanding, so that nothing
-        // that becomes ready in between is missed).
-        if (polled.empty() || ::poll(polled.data(), polled.size(), 0) < 0) return;
-        std::vector<listing> woken; // released outside the lock
         std::lock_guard lock(mutex_);
-        for (pollfd const& p : polled) {
-            entry* e = find(p.fd);
-            if (!e) continue;
-            for (int d = 0; d < 2; ++d) {
-                if (p.events & event_of[d]) e->maybe_ready[d] = (p.revents & (event_of[d] | POLLERR | POLLHUP)) != 0;
-            }
-            if (p.revents) wake(p.fd, p.revents, woken);
-        }
+        for (io_interest const& i : interests) list(w, i, generation, keep_alive);
     }
 
     /// Lists `w` nowhere any more (before it goes, or before it watches anew).
@@ -117,7 +101,7 @@ public:
             entry* e = find(*fd);
             if (!e) continue;
             for (auto& waiting : e->waiting) {
-                std::erase_if(waiting, [&](listing& l) {
+                waiting.remove_if([&](listing& l) {
                     if (l.w != &w) return false;
                     dropped.push_back(std::move(l.keep_alive));
                     --w.listings_;
@@ -130,32 +114,45 @@ public:
     }
 
     /// Does `f` (a step of `self`'s runs), then wakes the other watchers whose answers it filed
-    /// on a connection they share (`batch::answers_filed`).
+    /// on a connection they share (`batch::answers_filed`), and hands the reading on where it
+    /// was woken to read for all (see `wake`).
     template <class F>
-    void filing(watcher const& self, F&& f) {
+    void filing(watcher& self, F&& f) {
         batch::detail::filed_descriptors filed;
         try {
             batch::detail::filing_scope scope(filed);
             std::forward<F>(f)();
         } catch (...) {
             wake_others(self, filed); // what was filed before the failure is not lost
+            hand_over(self);
             throw;
         }
         wake_others(self, filed);
+        hand_over(self);
     }
 
     /// `self` has filed answers on the connections of `filed` (noted while it stepped): every
-    /// other watcher listed on those descriptors is notified, to find its answer filed.
+    /// other watcher listed on those descriptors for an answer filed (or for none named) is
+    /// notified, to find its answer filed.
     void wake_others(watcher const& self, batch::detail::filed_descriptors const& filed) {
         if (filed.count == 0 && !filed.all) return;
         std::vector<listing> woken; // released outside the lock
         std::lock_guard lock(mutex_);
-        auto const wake_at = [&](int fd) { wake(fd, POLLIN, woken, &self); };
         if (filed.all) {
-            for (std::size_t fd = 0; fd < entries_.size(); ++fd) wake_at(static_cast<int>(fd));
+            for (std::size_t fd = 0; fd < entries_.size(); ++fd) wake(static_cast<int>(fd), POLLIN, woken, &self);
         } else {
-            for (std::size_t i = 0; i < filed.count; ++i) wake_at(filed.fds[i]);
+            for (std::size_t i = 0; i < filed.count; ++i) wake(filed.fds[i], POLLIN, woken, &self, filed.through[i]);
         }
+    }
+
+    /// `self` was woken to read `fd` for every watcher listed there (`wake`), and has stepped:
+    /// if the others are still listed, a wait is outstanding for them (and what `self` left
+    /// unread wakes the next reader as soon as the reactor looks).
+    void hand_over(watcher& self) {
+        std::lock_guard lock(mutex_);
+        int const fd = std::exchange(self.reading_, -1);
+        entry* e = find(fd);
+        if (e && !e->waiting[0].empty()) await(*e, fd, 0);
     }
 
     /// Registrations made (a descriptor seen for the first time, or as a new socket).
@@ -188,7 +185,68 @@ private:
     struct listing {
         watcher* w;
         std::uint64_t generation;
+        std::uint64_t answer; ///< The earliest answer it waits for (`io_interest::answer`), or 0.
         std::shared_ptr<void> keep_alive;
+    };
+
+    /// The listings of one descriptor and direction, the earliest answer first (a heap: a
+    /// thousand runs waiting on one connection are not searched to find whom an answer wakes).
+    class listing_heap {
+    public:
+        [[nodiscard]] bool empty() const noexcept { return heap_.empty(); }
+        [[nodiscard]] listing const& first() const noexcept { return heap_.front(); }
+
+        void add(listing l) {
+            heap_.push_back(std::move(l));
+            std::push_heap(heap_.begin(), heap_.end(), later);
+        }
+
+        /// Replaces the listing of `w`, if it has one; returns whether it had.
+        bool relist(watcher const* w, std::uint64_t generation, std::uint64_t answer,
+                    std::shared_ptr<void> const& keep_alive) {
+            auto it = std::find_if(heap_.begin(), heap_.end(), [&](listing const& l) { return l.w == w; });
+            if (it == heap_.end()) return false;
+            it->generation = generation;
+            it->answer = answer;
+            it->keep_alive = keep_alive;
+            std::make_heap(heap_.begin(), heap_.end(), later);
+            return true;
+        }
+
+        template <class Pred>
+        void remove_if(Pred&& pred) {
+            if (std::erase_if(heap_, std::forward<Pred>(pred)) != 0) std::make_heap(heap_.begin(), heap_.end(), later);
+        }
+
+        /// Moves the first listing to `out`.
+        void take_first(std::vector<listing>& out) {
+            std::pop_heap(heap_.begin(), heap_.end(), later);
+            out.push_back(std::move(heap_.back()));
+            heap_.pop_back();
+        }
+
+        /// Moves every listing for an answer up to `through` (and every one naming none) to
+        /// `out`, but those of `except`.
+        void take_through(std::uint64_t through, watcher const* except, std::vector<listing>& out) {
+            if (through == std::numeric_limits<std::uint64_t>::max() && !except) {
+                std::move(heap_.begin(), heap_.end(), std::back_inserter(out));
+                heap_.clear();
+                return;
+            }
+            std::size_t const first = out.size();
+            while (!heap_.empty() && heap_.front().answer <= through) take_first(out);
+            // `except`'s listing stays.
+            auto const own = std::find_if(out.begin() + static_cast<std::ptrdiff_t>(first), out.end(),
+                                          [&](listing const& l) { return l.w == except; });
+            if (own != out.end()) {
+                add(std::move(*own));
+                out.erase(own);
+            }
+        }
+
+    private:
+        static bool later(listing const& a, listing const& b) noexcept { return a.answer > b.answer; }
+        std::vector<listing> heap_;
     };
 
     struct entry {
@@ -197,14 +255,8 @@ private:
         std::uint64_t connection = 0; ///< Its `io_interest::connection`, if one was given.
         std::uint64_t serial = 0;     ///< Which registration of the number this is.
         std::unique_ptr<asio::posix::stream_descriptor> socket;
-        std::vector<listing> waiting[2]; ///< For reading, and for writing.
+        listing_heap waiting[2]; ///< For reading, and for writing.
         bool outstanding[2] = {false, false};
-        // Whether the descriptor may be ready without an edge to come (data that a reader left,
-        // or was there before the wait): until `poll(2)` says otherwise, every listing asks it.
-        // An outstanding wait started after a `poll(2)` that found nothing hears of whatever
-        // comes later, unless a reader takes it first, and that reader files what it read
-        // (`batch::answers_filed`) or leaves the rest there, which epoll reports.
-        bool maybe_ready[2] = {true, true};
     };
 
     static constexpr short event_of[2] = {POLLIN, POLLOUT};
@@ -219,12 +271,11 @@ private:
         d.release(); // never closed: the batcher's connection owns it
     }
 
-    // Lists `w` under `i`; returns the events to ask `poll(2)` for (none: an outstanding wait
-    // will hear of them).
-    short list(watcher& w, io_interest const& i, std::uint64_t generation, std::shared_ptr<void> const& keep_alive) {
+    // Lists `w` under `i`, and makes sure a wait is outstanding for it.
+    void list(watcher& w, io_interest const& i, std::uint64_t generation, std::shared_ptr<void> const& keep_alive) {
         if (i.fd < 0) {
             w.notify_(i.fd, POLLNVAL, generation); // the batcher finds out what is wrong
-            return 0;
+            return;
         }
         if (static_cast<std::size_t>(i.fd) >= entries_.size()) entries_.resize(static_cast<std::size_t>(i.fd) + 1);
         auto& slot = entries_[static_cast<std::size_t>(i.fd)];
@@ -235,7 +286,7 @@ private:
             struct stat st {};
             if (::fstat(i.fd, &st) != 0) {
                 w.notify_(i.fd, POLLNVAL, generation);
-                return 0;
+                return;
             }
             bool const renamed = i.connection != 0 && e.connection != 0 && e.connection != i.connection;
             if (!e.socket || e.device != st.st_dev || e.inode != st.st_ino || renamed) {
@@ -247,7 +298,6 @@ private:
                 e.inode = st.st_ino;
                 ++e.serial;
                 e.outstanding[0] = e.outstanding[1] = false;
-                e.maybe_ready[0] = e.maybe_ready[1] = true;
                 ++registrations_;
             }
             e.connection = i.connection;
@@ -255,37 +305,33 @@ private:
         // Listed here before (and maybe still): its listing is replaced, else one is added.
         bool const relisted = std::find(w.listed_.begin(), w.listed_.end(), i.fd) != w.listed_.end();
         if (!relisted) w.listed_.push_back(i.fd);
-        short unsure = 0;
         for (int d = 0; d < 2; ++d) {
             if (!(i.events & event_of[d])) continue;
             auto& waiting = e.waiting[d];
-            auto it = relisted
-                          ? std::find_if(waiting.begin(), waiting.end(), [&](listing const& l) { return l.w == &w; })
-                          : waiting.end();
-            if (it != waiting.end()) {
-                it->generation = generation;
-                it->keep_alive = keep_alive;
-            } else {
-                waiting.push_back({&w, generation, keep_alive});
+            if (!relisted || !waiting.relist(&w, generation, i.answer, keep_alive)) {
+                waiting.add({&w, generation, i.answer, keep_alive});
                 ++w.listings_;
                 if (listings_++ == 0) busy_.emplace(io_->get_executor());
             }
-            if (e.maybe_ready[d]) unsure = static_cast<short>(unsure | event_of[d]);
-            if (!e.outstanding[d]) {
-                unsure = static_cast<short>(unsure | event_of[d]);
-                e.outstanding[d] = true;
-                e.socket->async_wait(d == 0 ? asio::posix::stream_descriptor::wait_read
-                                            : asio::posix::stream_descriptor::wait_write,
-                                     [this, fd = i.fd, d, serial = e.serial](boost::system::error_code const& ec) {
-                                         io_->get_executor().on_work_started(); // see below
-                                         fired(fd, d, serial, ec);
-                                     });
-                // The wait counts as no work of the io_context (a listed watcher does, `busy_`):
-                // its handler gives back what the io_context takes away when it returns.
-                io_->get_executor().on_work_finished();
-            }
+            await(e, i.fd, d);
         }
-        return unsure;
+    }
+
+    // Makes sure a wait for direction `d` of `fd` is outstanding. One that starts asks the
+    // kernel afresh (see above): what is ready already is reported.
+    void await(entry& e, int fd, int d) {
+        if (!e.outstanding[d]) {
+            e.outstanding[d] = true;
+            e.socket->async_wait(d == 0 ? asio::posix::stream_descriptor::wait_read
+                                        : asio::posix::stream_descriptor::wait_write,
+                                 [this, fd, d, serial = e.serial](boost::system::error_code const& ec) {
+                                     io_->get_executor().on_work_started(); // see below
+                                     fired(fd, d, serial, ec);
+                                 });
+            // The wait counts as no work of the io_context (a listed watcher does, `busy_`): its
+            // handler gives back what the io_context takes away when it returns.
+            io_->get_executor().on_work_finished();
+        }
     }
 
     void fired(int fd, int d, std::uint64_t serial, boost::system::error_code const& ec) {
@@ -296,32 +342,48 @@ private:
             if (!e || e->serial != serial) return; // a socket since closed
             e->outstanding[d] = false;
             if (ec == asio::error::operation_aborted) return;
-            e->maybe_ready[d] = true; // until a reader has taken it all
             wake(fd, static_cast<short>(event_of[d] | (ec ? POLLERR : 0)), woken);
         }
         // `woken`'s keep-alives go here, outside the lock.
     }
 
-    // `fd` is ready with `revents`: every watcher listed on it (but `except`) is notified
-    // (posts: work) and unlisted there. All of them, whichever events they wait for, not only
-    // the one that asked: they may share a connection, and whichever reads or writes first may
-    // file the others' answers too (libpq reads while it sends).
-    void wake(int fd, short revents, std::vector<listing>& woken, watcher const* except = nullptr) {
+    // `fd` is ready with `revents`: every watcher listed on it (but `except`, and those waiting
+    // for an answer after `through`) is notified (posts: work) and unlisted there. All of them,
+    // whichever events they wait for, not only the one that asked: they may share a connection,
+    // and whichever reads or writes first may file the others' answers too (libpq reads while it
+    // sends). But where only reading is ready and every watcher names the answer it waits for,
+    // one read does for all: only the one whose answer comes first is woken (its answer is filed
+    // first); it files what came, which wakes those it answered (`wake_others`), and then hands
+    // the reading on (`hand_over`).
+    void wake(int fd, short revents, std::vector<listing>& woken, watcher const* except = nullptr,
+              std::uint64_t through = std::numeric_limits<std::uint64_t>::max()) {
         entry* e = find(fd);
         if (!e) return;
+        if (revents == POLLIN && !except && one_reader(*e)) {
+            e->waiting[0].take_first(woken);
+            listing& l = woken.back();
+            --l.w->listings_;
+            l.w->reading_ = fd;
+            l.w->notify_(fd, revents, l.generation);
+            unlisted(1);
+            return;
+        }
         for (int d = 0; d < 2; ++d) {
-            auto& waiting = e->waiting[d];
             std::size_t const first = woken.size();
-            auto const kept =
-                std::partition(waiting.begin(), waiting.end(), [&](listing const& l) { return l.w == except; });
-            std::move(kept, waiting.end(), std::back_inserter(woken));
-            waiting.erase(kept, waiting.end());
+            e->waiting[d].take_through(through, except, woken);
             for (std::size_t i = first; i < woken.size(); ++i) {
                 --woken[i].w->listings_;
                 woken[i].w->notify_(fd, revents, woken[i].generation);
             }
             unlisted(woken.size() - first);
         }
+    }
+
+    // Whether one reader does for every watcher of `e`: some wait to read, and every one names
+    // its answer (the earliest is first, and 0, none, comes before any).
+    static bool one_reader(entry const& e) noexcept {
+        return !e.waiting[0].empty() && e.waiting[0].first().answer != 0
+               && (e.waiting[1].empty() || e.waiting[1].first().answer != 0);
     }
 
     // `n` listings are gone; with the last, the io_context may run out of work.

@@ -81,7 +81,7 @@ void end_where(List& list, Finish& finish, Judge&& judge) {
 }
 
 /// Adds what the batches wait for to `out`: one entry per descriptor, with the events of every
-/// batch on it merged.
+/// batch on it merged, and the earliest answer any of them waits for (none, if one names none).
 template <class List>
 void add_waits(List const& list, std::vector<io_interest>& out) {
     for (auto const& f : list) {
@@ -90,6 +90,7 @@ void add_waits(List const& list, std::vector<io_interest>& out) {
         auto const same_fd = [&](io_interest const& w) { return w.fd == want.fd; };
         if (auto it = std::find_if(out.begin(), out.end(), same_fd); it != out.end()) {
             it->events = static_cast<short>(it->events | want.events);
+            it->answer = std::min(it->answer, want.answer);
         } else {
             out.push_back(want);
         }

@@ -162,7 +162,7 @@ private:
             return;
         }
         answers_[n] = std::move(f);
-        batch::answers_filed(fd_); // the run waiting for it may be another: it is woken
+        batch::answers_filed(fd_, n); // the run waiting for it may be another: it is woken
     }
 
     std::string store_;
@@ -175,7 +175,7 @@ private:
     std::deque<Segment> segments_;                         ///< Sent, in order, not yet complete.
     std::map<std::uint64_t, filed> answers_;
     std::vector<std::uint64_t> abandoned_;
-    std::uint64_t next_ = 0;
+    std::uint64_t next_ = 1; ///< Numbers from 1 up, filed in order (`io_interest::answer`).
 };
 
 /// A store batcher's time limit (the CRTP base of each): `timeout()`, none by default, and
@@ -209,7 +209,11 @@ public:
     /// The store, as a timeout's message names it.
     [[nodiscard]] static constexpr std::string_view name() noexcept { return Batcher::name(); }
 
-    [[nodiscard]] io_interest interest() const { return connection_->interest(); }
+    [[nodiscard]] io_interest interest() const {
+        io_interest want = connection_->interest();
+        if (number_) want.answer = *number_;
+        return want;
+    }
     void advance(short revents) { connection_->pump(revents); }
     [[nodiscard]] bool done() const { return !number_ || connection_->answered(*number_); }
     auto results() {

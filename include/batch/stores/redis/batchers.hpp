@@ -71,6 +71,7 @@ public:
         // TYPEs are not sent yet: `advance` comes at once and sends them.
         [[nodiscard]] io_interest interest() const {
             io_interest want = connection_->interest();
+            if (number_) want.answer = *number_;
             if (number_ && !types_sent_ && connection_->answered(*number_)) {
                 want.events = static_cast<short>(want.events | POLLOUT);
             }

@@ -244,7 +244,11 @@ public:
         [[nodiscard]] io_interest interest() const {
             absorb();
             for (auto const& p : parts_) {
-                if (!p.node->answered(p.number)) return p.node->interest();
+                if (!p.node->answered(p.number)) {
+                    io_interest want = p.node->interest();
+                    want.answer = p.number;
+                    return want;
+                }
             }
             return {};
         }

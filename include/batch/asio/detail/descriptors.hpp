@@ -88,8 +88,9 @@ public:
     /// ready already is notified as soon as the reactor looks.
     void watch(watcher& w, std::span<io_interest const> interests, std::uint64_t generation,
                std::shared_ptr<void> const& keep_alive) {
+        std::vector<std::shared_ptr<void>> replaced; // released outside the lock
         std::lock_guard lock(mutex_);
-        for (io_interest const& i : interests) list(w, i, generation, keep_alive);
+        for (io_interest const& i : interests) list(w, i, generation, keep_alive, replaced);
     }
 
     /// Lists `w` nowhere any more (before it goes, or before it watches anew).
@@ -101,12 +102,7 @@ public:
             entry* e = find(*fd);
             if (!e) continue;
             for (auto& waiting : e->waiting) {
-                waiting.remove_if([&](listing& l) {
-                    if (l.w != &w) return false;
-                    dropped.push_back(std::move(l.keep_alive));
-                    --w.listings_;
-                    return true;
-                });
+                if (waiting.remove(&w, dropped)) --w.listings_;
             }
         }
         w.listed_.clear();
@@ -201,21 +197,22 @@ private:
             std::push_heap(heap_.begin(), heap_.end(), later);
         }
 
-        /// Replaces the listing of `w`, if it has one; returns whether it had.
-        bool relist(watcher const* w, std::uint64_t generation, std::uint64_t answer,
-                    std::shared_ptr<void> const& keep_alive) {
-            auto it = std::find_if(heap_.begin(), heap_.end(), [&](listing const& l) { return l.w == w; });
+        /// Takes the listing of `w` out, if it has one (a watcher has one per descriptor and
+        /// direction), and gives its keep-alive to `dropped`; returns whether it had.
+        bool remove(watcher const* w, std::vector<std::shared_ptr<void>>& dropped) {
+            auto const it = std::find_if(heap_.begin(), heap_.end(), [&](listing const& l) { return l.w == w; });
             if (it == heap_.end()) return false;
-            it->generation = generation;
-            it->answer = answer;
-            it->keep_alive = keep_alive;
-            std::make_heap(heap_.begin(), heap_.end(), later);
+            dropped.push_back(std::move(it->keep_alive));
+            auto const i = static_cast<std::size_t>(it - heap_.begin());
+            if (i + 1 != heap_.size()) {
+                heap_[i] = std::move(heap_.back());
+                heap_.pop_back();
+                std::push_heap(heap_.begin(), heap_.begin() + static_cast<std::ptrdiff_t>(i) + 1, later); // up
+                sift_down(i);
+            } else {
+                heap_.pop_back();
+            }
             return true;
-        }
-
-        template <class Pred>
-        void remove_if(Pred&& pred) {
-            if (std::erase_if(heap_, std::forward<Pred>(pred)) != 0) std::make_heap(heap_.begin(), heap_.end(), later);
         }
 
         /// Moves the first listing to `out`.
@@ -246,6 +243,15 @@ private:
 
     private:
         static bool later(listing const& a, listing const& b) noexcept { return a.answer > b.answer; }
+
+        void sift_down(std::size_t i) noexcept {
+            for (std::size_t child = 2 * i + 1; child < heap_.size(); i = child, child = 2 * i + 1) {
+                if (child + 1 < heap_.size() && later(heap_[child], heap_[child + 1])) ++child;
+                if (!later(heap_[i], heap_[child])) return;
+                std::swap(heap_[i], heap_[child]);
+            }
+        }
+
         std::vector<listing> heap_;
     };
 
@@ -271,8 +277,10 @@ private:
         d.release(); // never closed: the batcher's connection owns it
     }
 
-    // Lists `w` under `i`, and makes sure a wait is outstanding for it.
-    void list(watcher& w, io_interest const& i, std::uint64_t generation, std::shared_ptr<void> const& keep_alive) {
+    // Lists `w` under `i` (its listing there before, if any, goes to `replaced`), and makes sure
+    // a wait is outstanding for it.
+    void list(watcher& w, io_interest const& i, std::uint64_t generation, std::shared_ptr<void> const& keep_alive,
+              std::vector<std::shared_ptr<void>>& replaced) {
         if (i.fd < 0) {
             w.notify_(i.fd, POLLNVAL, generation); // the batcher finds out what is wrong
             return;
@@ -308,7 +316,9 @@ private:
         for (int d = 0; d < 2; ++d) {
             if (!(i.events & event_of[d])) continue;
             auto& waiting = e.waiting[d];
-            if (!relisted || !waiting.relist(&w, generation, i.answer, keep_alive)) {
+            if (relisted && waiting.remove(&w, replaced)) {
+                waiting.add({&w, generation, i.answer, keep_alive});
+            } else {
                 waiting.add({&w, generation, i.answer, keep_alive});
                 ++w.listings_;
                 if (listings_++ == 0) busy_.emplace(io_->get_executor());

@@ -57,18 +57,20 @@ private:
 /// The descriptors of one io_context (an Asio service: `descriptors::of(executor)`). Each is
 /// registered once per socket: a descriptor number that a batcher closed and opened again is a
 /// different socket (told apart by `io_interest::connection` where the batcher names its
-/// connection, else by `fstat`), registered anew. At most one wait per descriptor and direction
-/// is outstanding, whatever the number of watchers; when it completes, every watcher listed for
-/// it is notified. Asio's registration is edge-triggered, but each wait that starts asks the
-/// kernel afresh (with epoll, Asio re-arms the descriptor with `EPOLL_CTL_MOD`, which reports
-/// what is ready already; the other reactors check the level), and a wait is outstanding
-/// whenever a watcher is listed: data that a reader left unread is reported all the same, so
-/// what the watchers see is level-triggered, as the `async_batcher` contract says. A watcher may be notified when
-/// another party that shares the connection has read its data already; the batchers read without blocking, so that
-/// costs one empty read, and none for a batch found done. And a party that reads a shared connection may file the
-/// answers that others wait for (`batch::answers_filed`): no readiness of the descriptor tells them, so `wake_others`
-/// does (only those whose answer, `io_interest::answer`, was filed, where they name it). The waits themselves do not
-/// keep `io_context::run` going (they outlast their watchers); a watcher listed anywhere does.
+/// connection, else by `fstat`), registered anew. At most one wait per descriptor and direction is
+/// outstanding, whatever the number of watchers; when it completes, the watchers listed for it are
+/// notified (all of them, or, where each names the answer it waits for, the one whose answer comes
+/// first: see `wake`). Asio's registration is edge-triggered, but each wait that starts asks the
+/// kernel afresh (with epoll, Asio re-arms the descriptor with `EPOLL_CTL_MOD`, which reports what
+/// is ready already; the other reactors check the level), and a wait is outstanding whenever a
+/// watcher is listed: data that a reader left unread is reported all the same, so what the watchers
+/// see is level-triggered, as the `async_batcher` contract says. A watcher may be notified when
+/// another party that shares the connection has read its data already; the batchers read without
+/// blocking, so that costs one empty read, and none for a batch found done. And a party that reads
+/// a shared connection may file the answers that others wait for (`batch::answers_filed`): no
+/// readiness of the descriptor tells them, so `wake_others` does (only those whose answer,
+/// `io_interest::answer`, was filed, where they name it). The waits themselves do not keep
+/// `io_context::run` going (they outlast their watchers); a watcher listed anywhere does.
 class descriptors : public asio::execution_context::service {
 public:
     using key_type = descriptors;
@@ -316,10 +318,9 @@ private:
         for (int d = 0; d < 2; ++d) {
             if (!(i.events & event_of[d])) continue;
             auto& waiting = e.waiting[d];
-            if (relisted && waiting.remove(&w, replaced)) {
-                waiting.add({&w, generation, i.answer, keep_alive});
-            } else {
-                waiting.add({&w, generation, i.answer, keep_alive});
+            bool const replacing = relisted && waiting.remove(&w, replaced);
+            waiting.add({&w, generation, i.answer, keep_alive});
+            if (!replacing) {
                 ++w.listings_;
                 if (listings_++ == 0) busy_.emplace(io_->get_executor());
             }

@@ -69,30 +69,34 @@ gen<int> fails_after_a_round(int id) {
 
 gen<void> nothing_but_a_round(int id, int& seen) { seen = co_yield get_user{id}; }
 
-/// A connection that runs on several executors share, to an in-process server on the other end
-/// of a socket pair: the server holds each request until a flushing one comes, then answers
-/// them all at once; and a request's sender reads what has come as it sends (libpq does). So the
-/// flushing request's run reads, and files, the answers of the others, and nothing is left in
-/// the socket to wake them.
-struct shared_line {
+/// Both ends of a socket pair: a connection's (`client`) and its in-process server's.
+struct socket_pair {
     int client = -1;
     int server = -1;
-    std::vector<unsigned char> held; ///< Requests (keys) the server has not answered yet.
-    std::map<int, int> answers;      ///< Filed, by key.
 
-    shared_line() {
+    socket_pair() {
         int fds[2];
         if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) != 0)
             throw std::runtime_error("socketpair failed");
         client = fds[0];
         server = fds[1];
     }
-    shared_line(shared_line const&) = delete;
-    shared_line& operator=(shared_line const&) = delete;
-    ~shared_line() {
+    socket_pair(socket_pair const&) = delete;
+    socket_pair& operator=(socket_pair const&) = delete;
+    ~socket_pair() {
         ::close(client);
         ::close(server);
     }
+};
+
+/// A connection that runs on several executors share, to an in-process server on the other end
+/// of a socket pair: the server holds each request until a flushing one comes, then answers
+/// them all at once; and a request's sender reads what has come as it sends (libpq does). So the
+/// flushing request's run reads, and files, the answers of the others, and nothing is left in
+/// the socket to wake them.
+struct shared_line : socket_pair {
+    std::vector<unsigned char> held; ///< Requests (keys) the server has not answered yet.
+    std::map<int, int> answers;      ///< Filed, by key.
 
     void send(int key, bool flush) {
         held.push_back(static_cast<unsigned char>(key));
@@ -153,27 +157,11 @@ batch::gen<int, line_ops> ask(int key, bool flush) { co_return co_yield line_op{
 
 /// A connection that numbers its answers (`io_interest::answer`), to a server that the test
 /// plays by hand: each byte written to `server` answers the oldest request not answered yet.
-struct numbered_line {
-    int client = -1;
-    int server = -1;
+struct numbered_line : socket_pair {
     std::uint64_t sent = 0;  ///< Requests numbered so far (from 1).
     std::uint64_t filed = 0; ///< Answers filed so far, in order.
     std::map<std::uint64_t, int> answers;
     int advances = 0; ///< Calls of `advance`: how often a run was woken to read.
-
-    numbered_line() {
-        int fds[2];
-        if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) != 0)
-            throw std::runtime_error("socketpair failed");
-        client = fds[0];
-        server = fds[1];
-    }
-    numbered_line(numbered_line const&) = delete;
-    numbered_line& operator=(numbered_line const&) = delete;
-    ~numbered_line() {
-        ::close(client);
-        ::close(server);
-    }
 
     /// The server answers the next `n` requests with `value`.
     void answer(std::size_t n, unsigned char value) {

@@ -82,10 +82,12 @@ struct dedup_world : typed_world {
 template <class T>
 using gen = typed_world::gen<T>;
 
-// W1 with each child shared.
+// W1 with each child shared: usable on any thread (`threads::any`, the default), or kept on
+// this one (`threads::one`).
+template <batch::threads Th>
 gen<std::int64_t> w1_shared_root(int n) {
-    return bench::fan_out<gen<std::int64_t>, batch::shared<int, ops>>(
-        n, [](int i) { return batch::share(bench::w1_child<typed_world>(i)); });
+    return bench::fan_out<gen<std::int64_t>, batch::shared<int, ops, Th>>(
+        n, [](int i) { return batch::share<Th>(bench::w1_child<typed_world>(i)); });
 }
 
 template <class Executor, class Program>
@@ -151,7 +153,15 @@ void register_observed(std::string const& name, MakeObserver make_observer, Prep
             auto const n = static_cast<int>(s.range(0));
             auto ex = make_ops_executor();
             run_typed(
-                s, ex, [n] { return w1_shared_root(n); }, static_cast<std::size_t>(n), std::int64_t{n} * n);
+                s, ex, [n] { return w1_shared_root<batch::threads::any>(n); }, static_cast<std::size_t>(n),
+                std::int64_t{n} * n);
+        })->Arg(n);
+        benchmark::RegisterBenchmark("W1_fanout/typed_shared_one_thread", [](benchmark::State& s) {
+            auto const n = static_cast<int>(s.range(0));
+            auto ex = make_ops_executor();
+            run_typed(
+                s, ex, [n] { return w1_shared_root<batch::threads::one>(n); }, static_cast<std::size_t>(n),
+                std::int64_t{n} * n);
         })->Arg(n);
     }
     // What observing costs: the timing observer (times in the stats), and a trace writer

@@ -1,5 +1,10 @@
+// The original project's SharedGenerator scenarios, and cycles: built twice, for the shared
+// generators that may be used on any thread (shared_test) and for those that stay on one
+// (shared_one_thread_test, with BATCH_TEST_SHARED_THREADS=one).
+#ifndef BATCH_TEST_SHARED_THREADS
+#define BATCH_TEST_SHARED_THREADS any
+#endif
 #define BOOST_TEST_MODULE shared
-// The original project's SharedGenerator scenarios, and cycles.
 #include "support.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -12,7 +17,13 @@ using namespace test;
 
 namespace {
 
-using shared_int = batch::shared<int, ops>;
+constexpr batch::threads threads = batch::threads::BATCH_TEST_SHARED_THREADS;
+using shared_int = batch::shared<int, ops, threads>;
+
+template <class T>
+auto shared_from(gen<T> g) {
+    return batch::share<threads>(std::move(g));
+}
 
 int body_runs = 0;
 
@@ -47,7 +58,7 @@ BOOST_FIXTURE_TEST_SUITE(shared_generators, fixture)
 
 BOOST_AUTO_TEST_CASE(yielded_from_two_places_in_parallel_it_runs_once) {
     auto ex = make_test_executor();
-    auto s = batch::share(body(21));
+    auto s = shared_from(body(21));
     auto [a, b, c] = ex.run(hana::make_tuple(plus_one(s), plus_one(s), s));
     BOOST_TEST(a == 43);
     BOOST_TEST(b == 43);
@@ -60,13 +71,13 @@ BOOST_AUTO_TEST_CASE(yielded_from_two_places_in_parallel_it_runs_once) {
 
 BOOST_AUTO_TEST_CASE(used_once) {
     auto ex = make_test_executor();
-    BOOST_TEST(ex.run(plus_one(batch::share(body(5)))) == 11);
+    BOOST_TEST(ex.run(plus_one(shared_from(body(5)))) == 11);
     BOOST_TEST(body_runs == 1);
 }
 
 BOOST_AUTO_TEST_CASE(finished_before_its_second_yield_its_kept_result_is_used) {
     auto ex = make_test_executor();
-    auto s = batch::share(body(4));
+    auto s = shared_from(body(4));
     BOOST_TEST(ex.run(s) == 8);
     BOOST_TEST(ex.run(plus_one(s)) == 9);
     BOOST_TEST(ex.stats().rounds == 0u);
@@ -95,7 +106,7 @@ gen<int> runs_it_on_another_executor(shared_int s, std::string& outcome) {
 
 BOOST_AUTO_TEST_CASE(driven_by_another_executor_it_is_a_usage_error_never_a_wrong_result) {
     auto ex = make_test_executor();
-    auto s = batch::share(body(10));
+    auto s = shared_from(body(10));
     std::string outcome;
     // The outer run starts s first; the nested run on another executor then finds it running.
     auto [v, ignored] = ex.run(hana::make_tuple(s, runs_it_on_another_executor(s, outcome)));
@@ -105,7 +116,7 @@ BOOST_AUTO_TEST_CASE(driven_by_another_executor_it_is_a_usage_error_never_a_wron
     BOOST_TEST(body_runs == 1);
 
     // Finished by a nested run first, the outer run uses the kept result.
-    auto t = batch::share(body(3));
+    auto t = shared_from(body(3));
     std::string first;
     auto [unused, w] = ex.run(hana::make_tuple(runs_it_on_another_executor(t, first), plus_one(t)));
     BOOST_TEST(first == "inner result 6");
@@ -116,7 +127,7 @@ BOOST_AUTO_TEST_CASE(driven_by_another_executor_it_is_a_usage_error_never_a_wron
 
 BOOST_AUTO_TEST_CASE(a_throwing_body_runs_once_and_always_rethrows) {
     auto ex = make_test_executor();
-    auto s = batch::share(throwing_body());
+    auto s = shared_from(throwing_body());
     BOOST_CHECK_THROW(ex.run(s), boom);
     BOOST_CHECK_THROW(ex.run(s), boom);
     BOOST_CHECK_THROW(ex.run(hana::make_tuple(s, s)), boom);
@@ -127,7 +138,7 @@ BOOST_AUTO_TEST_CASE(a_throwing_body_runs_once_and_always_rethrows) {
 
 BOOST_AUTO_TEST_CASE(in_vectors_and_maps) {
     auto ex = make_test_executor();
-    auto s = batch::share(body(1));
+    auto s = shared_from(body(1));
     std::map<std::string, shared_int> by_name{{"a", s}, {"b", s}};
     auto out = ex.run(std::move(by_name));
     BOOST_TEST(out.at("a") == 2);
@@ -153,7 +164,7 @@ gen<int> yield_with_a_moved_from_generator(shared_int s) {
 
 BOOST_AUTO_TEST_CASE(a_start_undone_by_a_failed_yield_leaves_it_to_the_next_yield) {
     auto ex = make_test_executor();
-    auto s = batch::share(body(6));
+    auto s = shared_from(body(6));
     BOOST_TEST(ex.run(yield_with_a_moved_from_generator(s)) == -1);
     BOOST_TEST(body_runs == 0);
     // The run that undid the start has ended; the shared generator was never started, so it
@@ -167,9 +178,9 @@ BOOST_AUTO_TEST_CASE(empty_or_misused_handles_are_usage_errors) {
     BOOST_CHECK_THROW(ex.run(shared_int{}), batch::usage_error);
     auto g = body(1);
     auto moved = std::move(g);
-    BOOST_CHECK_THROW(static_cast<void>(batch::share(std::move(g))), batch::usage_error);
+    BOOST_CHECK_THROW(static_cast<void>(shared_from(std::move(g))), batch::usage_error);
     ex.run(moved);
-    BOOST_CHECK_THROW(static_cast<void>(batch::share(std::move(moved))), batch::usage_error);
+    BOOST_CHECK_THROW(static_cast<void>(shared_from(std::move(moved))), batch::usage_error);
 }
 
 namespace {
@@ -195,7 +206,7 @@ gen<int> ring_member(int i) {
 
 BOOST_AUTO_TEST_CASE(a_cycle_of_length_one_is_a_cycle_error_and_nothing_leaks) {
     auto ex = make_test_executor();
-    self_loop = batch::share(yields_itself());
+    self_loop = shared_from(yields_itself());
     try {
         ex.run(plus_one(self_loop));
         BOOST_FAIL("expected a cycle_error");
@@ -210,7 +221,7 @@ BOOST_AUTO_TEST_CASE(a_cycle_of_length_one_is_a_cycle_error_and_nothing_leaks) {
 
 BOOST_AUTO_TEST_CASE(a_cycle_of_length_three_is_a_cycle_error_and_nothing_leaks) {
     auto ex = make_test_executor();
-    for (int i = 0; i < 3; ++i) ring[i] = batch::share(ring_member(i));
+    for (int i = 0; i < 3; ++i) ring[i] = shared_from(ring_member(i));
     try {
         ex.run(ring[0]);
         BOOST_FAIL("expected a cycle_error");

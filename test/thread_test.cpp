@@ -1,9 +1,10 @@
 #define BOOST_TEST_MODULE threads
 // Separate executors share no mutable state: eight threads, each with its own executors and
 // memo caches, run programs at once (run under ThreadSanitizer in CI). And the misuses the
-// library detects: a shared generator yielded from a second thread while the first runs it, and
-// a memo_cache entered from a second thread while the first is inside it; one executor run
-// from two threads at once; a moved-from executor, and a move during a run.
+// library detects: a shared generator yielded from a second thread while the first runs it, or
+// one made for one thread yielded on another, and a memo_cache entered from a second thread
+// while the first is inside it; one executor run from two threads at once; a moved-from
+// executor, and a move during a run.
 #include "model/check.hpp"
 #include "model/source.hpp"
 #include "support.hpp"
@@ -126,6 +127,24 @@ struct gated_get_batcher {
 };
 
 } // namespace
+
+BOOST_AUTO_TEST_CASE(a_one_thread_shared_generator_yielded_on_another_thread_is_refused) {
+    auto const shared = batch::share<batch::threads::one>(leaf(21));
+    std::string refused;
+    std::thread other([&shared, &refused] {
+        auto ex = make_test_executor();
+        try {
+            ex.run(shared);
+        } catch (batch::usage_error const& e) {
+            refused = e.what();
+        }
+    });
+    other.join();
+    BOOST_TEST(refused.find("another thread than the one that shared it") != std::string::npos, refused);
+    auto ex = make_test_executor();
+    BOOST_TEST(ex.run(shared) == 42); // not started by the refused yield: it runs here
+    BOOST_TEST(ex.stats().batches == 1u);
+}
 
 BOOST_AUTO_TEST_CASE(a_shared_generator_yielded_from_another_thread_while_it_runs_is_refused) {
     gate g;

@@ -5,7 +5,16 @@ namespace batch {
 template <class T, class Ops>
 class gen;
 
-template <class T, class Ops>
+/// Where the copies of a `batch::shared` may be used; chosen when it is made (`batch::share`).
+enum class threads {
+    /// On any thread (one run drives it at a time): its counts are atomic. The default.
+    any,
+    /// Only on the thread that shared it, which lets it count without atomics: a yield on
+    /// another thread throws `batch::usage_error`.
+    one,
+};
+
+template <class T, class Ops, threads Th = threads::any>
 class shared;
 
 template <class X>

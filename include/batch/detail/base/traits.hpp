@@ -76,8 +76,8 @@ inline constexpr bool is_gen_v<gen<U, Ops>> = true;
 
 template <class T>
 inline constexpr bool is_shared_v = false;
-template <class U, class Ops>
-inline constexpr bool is_shared_v<shared<U, Ops>> = true;
+template <class U, class Ops, threads Th>
+inline constexpr bool is_shared_v<shared<U, Ops, Th>> = true;
 
 template <class T>
 inline constexpr bool is_hana_tuple_v = false;

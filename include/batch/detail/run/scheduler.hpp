@@ -97,20 +97,20 @@ private:
     bool moved_from_ = false;
 };
 
-/// A shared generator as the scheduler sees it: something a failed run must stop and release,
-/// and what its body tells when it finishes.
+/// A shared generator as the scheduler sees it: what its body tells when it finishes, and what
+/// the run that started it (and owns it meanwhile) tells when it ends.
 class shared_base {
 public:
-    /// Ends a shared generator that the run `run` started and can no longer drive: it keeps
-    /// `e` as its outcome, and its frame (and the handles it holds) is destroyed. Nothing
-    /// happens if `run` does not drive it (its start was undone by a failed yield, and another
-    /// run may have started it since).
-    virtual void abandon(std::exception_ptr e, scheduler const& run) noexcept = 0;
-    [[nodiscard]] virtual bool finished() const noexcept = 0;
-
     /// Its body has finished (called from the body's final suspend): keeps the outcome and
     /// wakes every yield that waits for it.
     virtual void body_finished() noexcept = 0;
+
+    /// The run `run`, which started it, has ended, and no longer owns it (the last owner frees
+    /// it). Unless it has finished, it keeps `e` as its outcome (a generic failure when null)
+    /// and its frame (and the handles it holds) is destroyed; nothing happens to it if `run`
+    /// does not drive it (its start was undone by a failed yield, and another run may have
+    /// started it since).
+    virtual void run_ended(std::exception_ptr const& e, scheduler const& run) noexcept = 0;
 
 protected:
     ~shared_base() = default;
@@ -125,7 +125,10 @@ public:
     scheduler() = default;
     scheduler(scheduler&&) = default; ///< Between runs only (else `batch::usage_error`): nothing points into it then.
     scheduler& operator=(scheduler&&) = delete;
-    ~scheduler() { destroy_drivers(); }
+    ~scheduler() {
+        destroy_drivers();
+        release_shared(nullptr); // none left after `end_run`
+    }
 
     /// Makes `h` runnable in this round.
     BATCH_HOT void schedule(std::coroutine_handle<> h) { ready_.push_back(h); }
@@ -259,8 +262,9 @@ public:
         }
     }
 
-    /// Remembers a shared generator this run started, to release it if the run fails.
-    void track(std::shared_ptr<shared_base> s) { shared_started_.push_back(std::move(s)); }
+    /// Remembers a shared generator this run started, to end it if the run fails; the run owns
+    /// it from now until it ends (the caller counts that ownership once this has returned).
+    void track(shared_base& s) { shared_started_.push_back(&s); }
 
     /// Starts a run: refuses a nested run, a run on a second thread or of a moved-from executor
     /// (see `run_owner`), then forgets the last run.
@@ -292,13 +296,11 @@ public:
     }
 
     /// Ends every shared generator this run started and did not finish, with `e` (or a generic
-    /// failure when null); then forgets them.
+    /// failure when null); then lets go of them all.
     void release_shared(std::exception_ptr const& e) noexcept {
         auto started = std::move(shared_started_);
         shared_started_.clear();
-        for (auto& s : started) {
-            if (!s->finished()) s->abandon(e, *this);
-        }
+        for (shared_base* s : started) s->run_ended(e, *this);
         started.clear();
         shared_started_.swap(started); // keeps the capacity for the next run
     }
@@ -330,7 +332,7 @@ private:
     run_stats counters_;
     std::size_t live_generators_ = 0; ///< Started and not finished, in this run.
     std::vector<std::coroutine_handle<>> drivers_;
-    std::vector<std::shared_ptr<shared_base>> shared_started_;
+    std::vector<shared_base*> shared_started_; ///< Each owned (retained) by the run.
     bool in_place_ = false;
 };
 

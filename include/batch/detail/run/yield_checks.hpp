@@ -72,8 +72,8 @@ template <class U, class Ops>
 struct presumed_result<gen<U, Ops>> {
     using type = U;
 };
-template <class U, class Ops>
-struct presumed_result<shared<U, Ops>> {
+template <class U, class Ops, threads Th>
+struct presumed_result<shared<U, Ops, Th>> {
     using type = U;
 };
 template <class... Items>

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <batch/async_batcher.hpp>
+#include <batch/detail/base/clock.hpp>
 #include <batch/detail/base/fwd.hpp>
 #include <batch/detail/run/run_host.hpp>
 #include <batch/detail/run/yield.hpp>
@@ -8,7 +9,6 @@
 #include <batch/error.hpp>
 #include <batch/observer.hpp>
 
-#include <chrono>
 #include <exception>
 #include <optional>
 #include <span>

@@ -1,12 +1,12 @@
 #pragma once
 
+#include <batch/detail/base/clock.hpp>
 #include <batch/detail/base/traits.hpp>
 #include <batch/operation.hpp>
 #include <batch/outcome.hpp>
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>

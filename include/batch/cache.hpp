@@ -16,12 +16,12 @@
 // declares the same in its `batch::operation_traits`.
 
 #include <batch/detail/base/cache_maps.hpp>
+#include <batch/detail/base/clock.hpp>
 #include <batch/detail/base/settings.hpp>
 #include <batch/operation.hpp>
 #include <batch/outcome.hpp>
 #include <batch/unit.hpp>
 
-#include <chrono>
 #include <concepts>
 #include <cstddef>
 #include <type_traits>

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <batch/detail/base/this_thread.hpp>
 #include <batch/detail/base/traits.hpp>
 #include <batch/error.hpp>
 #include <batch/gen.hpp>
@@ -11,7 +12,6 @@
 #include <functional>
 #include <memory>
 #include <ranges>
-#include <thread>
 #include <tuple>
 #include <type_traits>
 #include <typeindex>
@@ -106,8 +106,8 @@ private:
     class in_use {
     public:
         explicit in_use(memo_cache const& c) : c_(c) {
-            auto const me = std::this_thread::get_id();
-            std::thread::id owner;
+            void const* const me = detail::this_thread();
+            void const* owner = nullptr;
             if (!c_.owner_.compare_exchange_strong(owner, me, std::memory_order_acquire) && owner != me) {
                 throw usage_error("batch: a memo_cache was used from two threads at once; give each thread its "
                                   "own cache, or hand it over between uses");
@@ -117,7 +117,7 @@ private:
         in_use(in_use const&) = delete;
         in_use& operator=(in_use const&) = delete;
         ~in_use() {
-            if (--c_.depth_ == 0) c_.owner_.store(std::thread::id(), std::memory_order_release);
+            if (--c_.depth_ == 0) c_.owner_.store(nullptr, std::memory_order_release);
         }
 
     private:
@@ -152,8 +152,8 @@ private:
 
     std::unordered_map<std::pair<std::size_t, std::type_index>, std::unique_ptr<table_base>, key_hash> tables_;
     std::atomic<std::size_t> functions_ = 0;
-    mutable std::atomic<std::thread::id> owner_{}; ///< The thread inside the cache, if any.
-    mutable int depth_ = 0;                        ///< How deep that thread is: touched only by it.
+    mutable std::atomic<void const*> owner_{nullptr}; ///< The thread inside the cache, if any.
+    mutable int depth_ = 0;                           ///< How deep that thread is: touched only by it.
 };
 
 /// A function whose calls with equal arguments share one generator (see `batch::memoize`).

@@ -1,8 +1,8 @@
 #pragma once
 
+#include <batch/detail/base/clock.hpp>
 #include <batch/stats.hpp>
 
-#include <chrono>
 #include <cstddef>
 #include <exception>
 #include <functional>

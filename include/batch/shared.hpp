@@ -2,6 +2,7 @@
 
 #include <batch/detail/base/frame_pool.hpp>
 #include <batch/detail/base/fwd.hpp>
+#include <batch/detail/base/this_thread.hpp>
 #include <batch/detail/base/traits.hpp>
 #include <batch/detail/run/context.hpp>
 #include <batch/detail/run/scheduler.hpp>
@@ -52,9 +53,6 @@ private:
 template <class V, threads Th>
 using sync_cell = std::conditional_t<Th == threads::any, std::atomic<V>, plain_cell<V>>;
 
-/// Marks the calling thread: its address differs between threads that are alive at once.
-inline thread_local char const this_thread_mark = 0;
-
 /// The one run of a shared generator: its body, who waits for it, and its outcome once done.
 /// The body runs as a generator of the run that first yields it, with this state as its
 /// parent: when it finishes, `body_finished` keeps its outcome and wakes the waiting yields.
@@ -92,7 +90,7 @@ public:
     // thread than the one that shared it is refused first.
     void enroll(waiter& w, context<Ops>& ctx) {
         if constexpr (Th == threads::one) {
-            if (home_ != &this_thread_mark) {
+            if (home_ != detail::this_thread()) {
                 throw usage_error("batch: a batch::shared made with batch::share<batch::threads::one> was yielded on "
                                   "another thread than the one that shared it; share it with batch::share to use it "
                                   "on several threads");
@@ -218,10 +216,10 @@ private:
     }
 
     struct no_home {};
-    using home = std::conditional_t<Th == threads::one, char const*, no_home>;
+    using home = std::conditional_t<Th == threads::one, void const*, no_home>;
     static home this_thread() noexcept {
         if constexpr (Th == threads::one) {
-            return &this_thread_mark;
+            return detail::this_thread();
         } else {
             return {};
         }

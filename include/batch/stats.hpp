@@ -1,6 +1,7 @@
 #pragma once
 
-#include <chrono>
+#include <batch/detail/base/clock.hpp>
+
 #include <cstddef>
 #include <vector>
 

@@ -1,14 +1,14 @@
 #pragma once
 
+#include <batch/detail/base/clock.hpp>
 #include <batch/observer.hpp>
 
-#include <chrono>
 #include <cstddef>
 #include <cstdio>
 #include <exception>
-#include <fstream>
 #include <optional>
 #include <ostream>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -135,10 +135,13 @@ public:
 
     /// Writes the trace to the file `path`; throws `std::runtime_error` if it cannot.
     void save(std::string const& path) const {
-        std::ofstream out(path);
-        if (!out) throw std::runtime_error("batch::trace_writer: cannot write " + path);
-        write(out);
-        if (!out) throw std::runtime_error("batch::trace_writer: cannot write " + path);
+        std::ostringstream text; // not an ofstream: <fstream> would cost every includer compile time
+        write(text);
+        std::string const bytes = text.str();
+        std::FILE* const file = std::fopen(path.c_str(), "wb");
+        if (!file) throw std::runtime_error("batch::trace_writer: cannot write " + path);
+        bool const written = std::fwrite(bytes.data(), 1, bytes.size(), file) == bytes.size();
+        if (std::fclose(file) != 0 || !written) throw std::runtime_error("batch::trace_writer: cannot write " + path);
     }
 
 private:

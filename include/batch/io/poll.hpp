@@ -2,12 +2,12 @@
 
 #include <batch/active_run.hpp>
 #include <batch/async_batcher.hpp>
+#include <batch/detail/base/clock.hpp>
 #include <batch/detail/run/yield_checks.hpp>
 
 #include <poll.h>
 
 #include <cerrno>
-#include <chrono>
 #include <system_error>
 #include <type_traits>
 #include <utility>

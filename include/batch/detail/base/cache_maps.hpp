@@ -3,7 +3,8 @@
 // The maps behind the cache policies of cache.hpp: keyed by an operation, hashed by `Hash`.
 // Nothing here knows what an operation is.
 
-#include <chrono>
+#include <batch/detail/base/clock.hpp>
+
 #include <cstddef>
 #include <type_traits>
 #include <unordered_map>

@@ -1,12 +1,12 @@
 #pragma once
 
 #include <batch/async_batcher.hpp>
+#include <batch/detail/base/clock.hpp>
 #include <batch/detail/checks/batcher_set.hpp>
 #include <batch/detail/executor/in_flight.hpp>
 #include <batch/detail/run/bucket.hpp>
 #include <batch/operation_set.hpp>
 
-#include <chrono>
 #include <exception>
 #include <optional>
 #include <utility>

@@ -1,11 +1,11 @@
 #pragma once
 
 #include <batch/async_batcher.hpp>
+#include <batch/detail/base/clock.hpp>
 #include <batch/detail/base/type_name.hpp>
 #include <batch/error.hpp>
 
 #include <algorithm>
-#include <chrono>
 #include <cstddef>
 #include <exception>
 #include <optional>

@@ -1,9 +1,9 @@
 #pragma once
 
 #include <batch/async_batcher.hpp>
+#include <batch/detail/base/clock.hpp>
 #include <batch/detail/run/scheduler.hpp>
 
-#include <chrono>
 #include <concepts>
 #include <exception>
 #include <vector>

@@ -1,20 +1,20 @@
 #pragma once
 
+#include <batch/detail/base/clock.hpp>
 #include <batch/detail/base/frame_pool.hpp>
 #include <batch/detail/base/pod_vector.hpp>
+#include <batch/detail/base/this_thread.hpp>
 #include <batch/detail/base/traits.hpp>
 #include <batch/error.hpp>
 #include <batch/stats.hpp>
 
 #include <atomic>
-#include <chrono>
 #include <coroutine>
 #include <cstddef>
 #include <exception>
 #include <memory>
 #include <optional>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -56,7 +56,7 @@ class run_owner {
 public:
     run_owner() = default;
     run_owner(run_owner&& other) {
-        if (other.owner_.load(std::memory_order_acquire) != std::thread::id()
+        if (other.owner_.load(std::memory_order_acquire) != nullptr
             || other.announced_.load(std::memory_order_acquire) != 0) {
             throw usage_error("batch: an executor was moved while a run of it was in progress or started with "
                               "async_run (the run points at it); move executors only between runs, for "
@@ -72,9 +72,9 @@ public:
             throw usage_error("batch: run was called on a moved-from executor; run on the executor it was "
                               "moved to");
         }
-        std::thread::id none;
-        if (!owner_.compare_exchange_strong(none, std::this_thread::get_id(), std::memory_order_acquire)) {
-            if (none == std::this_thread::get_id()) {
+        void const* none = nullptr;
+        if (!owner_.compare_exchange_strong(none, this_thread(), std::memory_order_acquire)) {
+            if (none == this_thread()) {
                 throw usage_error("batch: run was called on an executor from inside one of its own runs; "
                                   "co_yield the work instead, or run it on another executor");
             }
@@ -84,7 +84,7 @@ public:
     }
 
     /// The run has ended.
-    void give_back() noexcept { owner_.store(std::thread::id(), std::memory_order_release); }
+    void give_back() noexcept { owner_.store(nullptr, std::memory_order_release); }
 
     /// A run will start later (an event loop holds the executor): the executor must not move.
     void announce() noexcept { announced_.fetch_add(1, std::memory_order_acq_rel); }
@@ -92,7 +92,7 @@ public:
     void withdraw() noexcept { announced_.fetch_sub(1, std::memory_order_acq_rel); }
 
 private:
-    std::atomic<std::thread::id> owner_{};
+    std::atomic<void const*> owner_{nullptr}; ///< The thread running it (see `this_thread`).
     std::atomic<int> announced_{0};
     bool moved_from_ = false;
 };

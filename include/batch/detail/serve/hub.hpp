@@ -7,6 +7,7 @@
 
 #include <batch/async_batcher.hpp>
 #include <batch/cache.hpp>
+#include <batch/detail/base/clock.hpp>
 #include <batch/detail/base/type_name.hpp>
 #include <batch/detail/checks/batcher_set.hpp>
 #include <batch/detail/executor/in_flight.hpp>
@@ -17,7 +18,6 @@
 #include <batch/outcome.hpp>
 
 #include <algorithm>
-#include <chrono>
 #include <concepts>
 #include <cstddef>
 #include <exception>

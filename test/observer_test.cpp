@@ -9,11 +9,17 @@
 #include <boost/test/unit_test.hpp>
 #include <nlohmann/json.hpp>
 
+#include <unistd.h>
+
 #include <chrono>
 #include <cstddef>
+#include <filesystem>
+#include <fstream>
 #include <functional>
+#include <iterator>
 #include <span>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -260,4 +266,26 @@ BOOST_AUTO_TEST_CASE(a_trace_writes_keys_and_failures_as_valid_json) {
     BOOST_TEST(outcomes == (std::vector<std::string>{"failed: the whole call", "1 of 2 failed"}),
                boost::test_tools::per_element());
     BOOST_TEST(keys == (std::vector<std::string>{"shard-7"}), boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(a_trace_saved_to_a_file_holds_what_write_writes_and_an_unwritable_path_throws) {
+    batch::trace_writer trace;
+    auto ex = batch::make_executor<ops>(shard_batcher{}, lookup_batcher{}, batch::with_observer(std::ref(trace)));
+    BOOST_CHECK_THROW(ex.run(lookup{666}), test::boom);
+    std::ostringstream written;
+    trace.write(written);
+    auto const path = std::filesystem::temp_directory_path() / ("batch_observer_test_" + std::to_string(::getpid()));
+    trace.save(path.string());
+    std::ifstream in(path, std::ios::binary);
+    std::string const saved((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    in.close();
+    std::filesystem::remove(path);
+    BOOST_TEST(saved == written.str());
+    BOOST_TEST(!saved.empty());
+    try {
+        trace.save((path / "no such folder" / "trace.json").string());
+        BOOST_FAIL("expected a std::runtime_error");
+    } catch (std::runtime_error const& e) {
+        BOOST_TEST(std::string(e.what()).find("batch::trace_writer: cannot write") != std::string::npos, e.what());
+    }
 }

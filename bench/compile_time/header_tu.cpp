@@ -2,6 +2,4 @@
 // it. bench/report times it beside the typed and dynamic probes.
 #include <batch/batch.hpp>
 
-int compile_time_header_probe() {
-    return 0;
-}
+int compile_time_header_probe() { return 0; }

@@ -99,6 +99,17 @@ void run_typed(benchmark::State& state, Executor& ex, Program program, std::size
 
 auto make_ops_executor() { return batch::make_executor<ops>(bench::get_batcher{}, identity_batcher{}); }
 
+/// W1 with each child shared (`w1_shared_root<Th>`), registered as `name` at `n`.
+template <batch::threads Th>
+void register_w1_shared(char const* name, std::int64_t n) {
+    benchmark::RegisterBenchmark(name, [](benchmark::State& s) {
+        auto const n = static_cast<int>(s.range(0));
+        auto ex = make_ops_executor();
+        run_typed(
+            s, ex, [n] { return w1_shared_root<Th>(n); }, static_cast<std::size_t>(n), std::int64_t{n} * n);
+    })->Arg(n);
+}
+
 /// W1 at 1,000 and 100,000 and W3, as `W1_fanout/<name>` and `W3_chain/<name>`, on an executor
 /// with the observer `make_observer()`; `prepare(observer)` runs before each run.
 template <class MakeObserver, class Prepare>
@@ -149,20 +160,8 @@ void register_observed(std::string const& name, MakeObserver make_observer, Prep
                 s, ex, [n] { return bench::w1_root<dedup_world>(n); }, static_cast<std::size_t>(n),
                 std::int64_t{n} * n);
         })->Arg(n);
-        benchmark::RegisterBenchmark("W1_fanout/typed_shared", [](benchmark::State& s) {
-            auto const n = static_cast<int>(s.range(0));
-            auto ex = make_ops_executor();
-            run_typed(
-                s, ex, [n] { return w1_shared_root<batch::threads::any>(n); }, static_cast<std::size_t>(n),
-                std::int64_t{n} * n);
-        })->Arg(n);
-        benchmark::RegisterBenchmark("W1_fanout/typed_shared_one_thread", [](benchmark::State& s) {
-            auto const n = static_cast<int>(s.range(0));
-            auto ex = make_ops_executor();
-            run_typed(
-                s, ex, [n] { return w1_shared_root<batch::threads::one>(n); }, static_cast<std::size_t>(n),
-                std::int64_t{n} * n);
-        })->Arg(n);
+        register_w1_shared<batch::threads::any>("W1_fanout/typed_shared", n);
+        register_w1_shared<batch::threads::one>("W1_fanout/typed_shared_one_thread", n);
     }
     // What observing costs: the timing observer (times in the stats), and a trace writer
     // (cleared before each run, so that it holds one run's spans).

@@ -90,7 +90,7 @@ public:
     // thread than the one that shared it is refused first.
     void enroll(waiter& w, context<Ops>& ctx) {
         if constexpr (Th == threads::one) {
-            if (home_ != detail::this_thread()) {
+            if (home_ != this_thread()) {
                 throw usage_error("batch: a batch::shared made with batch::share<batch::threads::one> was yielded on "
                                   "another thread than the one that shared it; share it with batch::share to use it "
                                   "on several threads");
@@ -215,21 +215,11 @@ private:
         }
     }
 
-    struct no_home {};
-    using home = std::conditional_t<Th == threads::one, void const*, no_home>;
-    static home this_thread() noexcept {
-        if constexpr (Th == threads::one) {
-            return detail::this_thread();
-        } else {
-            return {};
-        }
-    }
-
     gen<T, Ops> body_;
     sync_cell<std::uint32_t, Th> owners_ = 1; ///< The maker's.
     sync_cell<status, Th> status_ = status::idle;
     sync_cell<context<Ops>*, Th> driver_ctx_ = nullptr;
-    [[no_unique_address]] home home_ = this_thread(); ///< With threads::one: the thread that shared it.
+    void const* const home_ = this_thread(); ///< The thread that shared it (checked with threads::one).
     waiter const* starter_ = nullptr;
     // Most shared generators have one waiter at a time: no allocation for it.
     waiter* first_waiter_ = nullptr;

@@ -65,16 +65,18 @@ public:
         auto& ctx = run_.host.run_context();
         try {
             for (;;) {
-                if (round_open_) { // the round ends when its last batch is in
-                    if constexpr (host_t::asynchronous) {
-                        run_.host.settle_io();
-                        if (run_.host.io_pending()) {
-                            if (!completes_in_order() || !resume_early()) return false;
-                            continue;
+                if constexpr (host_t::asynchronous || host_t::observed) {
+                    if (round_open_) { // the round ends when its last batch is in
+                        if constexpr (host_t::asynchronous) {
+                            run_.host.settle_io();
+                            if (run_.host.io_pending()) {
+                                if (!completes_in_order() || !resume_early()) return false;
+                                continue;
+                            }
                         }
+                        if constexpr (host_t::observed) run_.host.round_ended();
+                        round_open_ = false;
                     }
-                    if constexpr (host_t::observed) run_.host.round_ended();
-                    round_open_ = false;
                 }
                 [[maybe_unused]] clock::time_point resumed{};
                 if constexpr (host_t::observed) resumed = clock::now();
@@ -85,7 +87,7 @@ public:
                     return done_ = true;
                 }
                 ctx.begin_round(ctx.idle());
-                round_open_ = true;
+                round_open_ = host_t::asynchronous || host_t::observed;
                 if constexpr (host_t::observed) run_.host.round_began(resumed);
                 run_.host.dispatch_round();
             }

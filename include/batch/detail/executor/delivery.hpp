@@ -32,7 +32,8 @@ std::size_t deliver(scheduler& s, bucket<Op>&, typename bucket<Op>::call_type co
 /// nothing is delivered twice), and remembers them for a cached type. Returns how many
 /// operations failed alone (a `batch::outcome` holding an error).
 template <class Op, class Results>
-std::size_t deliver(scheduler& s, bucket<Op>& b, typename bucket<Op>::call_type const& c, Results&& results) {
+BATCH_STEP std::size_t deliver(scheduler& s, bucket<Op>& b, typename bucket<Op>::call_type const& c,
+                               Results&& results) {
     using stored = stored_t<result_of_t<Op>>;
     check_result_count(static_cast<std::size_t>(std::ranges::size(results)), c.size(), "batch: the batcher for",
                        type_name_v<Op>);

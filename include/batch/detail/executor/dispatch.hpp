@@ -60,15 +60,12 @@ public:
 
     /// Once per round: every pending bucket, in the order of Ops; those of asynchronous
     /// batchers first, so that their I/O overlaps with the calls of the others.
-    void dispatch_round() {
+    BATCH_STEP void dispatch_round() {
         if constexpr (ops_t::valid && set::ok) {
-            if constexpr (asynchronous) (dispatch_if<Ops, true>(), ...);
-            if constexpr (resumes_in_place) {
-                last_ = 0;
-                ((last_ = context_.template bucket_for<Ops>().empty() ? last_ : ops_t::template index_of<Ops> + 1),
-                 ...);
-            }
-            (dispatch_if<Ops, false>(), ...);
+            auto const round = context_.take_pending_types();
+            if constexpr (asynchronous) (dispatch_if<Ops, true>(round), ...);
+            if constexpr (resumes_in_place) round_ = round;
+            (dispatch_if<Ops, false>(round), ...);
         }
     }
 
@@ -95,33 +92,31 @@ private:
     // Without asynchronous batchers or an observer, the generators that the round's last call
     // completes are resumed as their results are delivered, while their frames are in the
     // cache, instead of in a pass of their own; an operation they yield waits for the next
-    // round, as it would. Not for a cached type, whose results must all be stored before any
-    // of them is used. `last_` is 1 + the index of the last type with operations when the
-    // round began, or 0.
+    // round, as it would (a round dispatches the types that had operations when it began).
+    // Not for a cached type, whose results must all be stored before any of them is used.
+    // `round_` is the set of types with operations when the round began.
     static constexpr bool resumes_in_place = !asynchronous && !observed;
 
     template <class Op>
     [[nodiscard]] bool resumes_here() const noexcept {
         if constexpr (resumes_in_place && !caches_v<Op>) {
-            return ops_t::template index_of<Op> + 1 == last_;
+            return context<ops_t>::last_in(round_, ops_t::template index_of<Op>);
         } else {
             return false;
         }
     }
 
     template <class Op, bool Async>
-    void dispatch_if() {
-        if constexpr (set::template is_async<Op> == Async) dispatch<Op>();
+    void dispatch_if(typename context<ops_t>::type_set const& round) {
+        if constexpr (set::template is_async<Op> == Async) {
+            if (context<ops_t>::contains(round, ops_t::template index_of<Op>)) dispatch<Op>();
+        }
     }
 
     // Group by batch_key, merge identical operations, split into chunks, call.
     template <class Op>
     void dispatch() {
         auto& b = context_.template bucket_for<Op>();
-        if (b.empty()) return;
-        if constexpr (resumes_in_place) {
-            if (ops_t::template index_of<Op> + 1 > last_) return; // filled by this round's resumes
-        }
         auto const each_key = [&](call_t<Op>&& group) {
             if constexpr (deduplicates_v<Op>) {
                 if (std::size_t const merged = merge_identical(group, b.merging)) {
@@ -162,7 +157,6 @@ private:
             };
             start_driver(context_, drive_generator_batcher<ops_t>(std::move(c), start, deliver_to, fail));
         } else {
-            std::exception_ptr error;
             std::size_t failed = 0;
             try {
                 if constexpr (kind == batcher_kind::nothing) {
@@ -177,10 +171,12 @@ private:
                 context_.resume_in_place(false);
             } catch (...) {
                 context_.resume_in_place(false);
-                error = std::current_exception();
+                auto const error = std::current_exception();
                 fail_call<Op>(context_, b, c, error);
+                report<Op>(b, c, started, error, 0, false);
+                return;
             }
-            report<Op>(b, c, started, std::move(error), failed, false);
+            report<Op>(b, c, started, nullptr, failed, false);
         }
     }
 
@@ -223,7 +219,7 @@ private:
     std::tuple<Batchers...> batchers_;
     [[no_unique_address]] std::conditional_t<asynchronous, async_round<set, ops_t>, no_round> async_;
     [[no_unique_address]] std::conditional_t<observed, observation, no_observation> observation_;
-    std::size_t last_ = 0;
+    typename context<ops_t>::type_set round_{};
     scheduling scheduling_ = scheduling::rounds;
 };
 

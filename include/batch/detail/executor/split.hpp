@@ -18,8 +18,8 @@ namespace batch::detail {
 /// Calls `each(batch_call&&)` once per distinct `batch_key` among the operations of `call`,
 /// in the order each key first appeared. A call whose operations share one key is passed on
 /// whole. Keys are found through `std::hash` when the key type has one, else by `==` alone.
-template <keyed_operation Op, class S, class Each>
-void split_by_key(batch_call<Op, S>&& call, Each&& each) {
+template <keyed_operation Op, class S, bool Merges, class Each>
+void split_by_key(batch_call<Op, S, Merges>&& call, Each&& each) {
     using key_t = std::decay_t<decltype(key_of(std::declval<Op const&>()))>;
     constexpr bool hashable = requires(key_t const& k) {
         { std::hash<key_t>{}(k) } -> std::convertible_to<std::size_t>;
@@ -49,7 +49,7 @@ void split_by_key(batch_call<Op, S>&& call, Each&& each) {
         return;
     }
     for (std::size_t g = 0; g < keys.size(); ++g) {
-        batch_call<Op, S> part;
+        batch_call<Op, S, Merges> part;
         for (std::size_t i = 0; i < ops.size(); ++i) {
             if (group[i] != g) continue;
             part.ops.push_back(std::move(ops[i]));
@@ -61,8 +61,8 @@ void split_by_key(batch_call<Op, S>&& call, Each&& each) {
 
 /// Calls `each(batch_call&&)` for consecutive chunks of `call` holding at most `limit`
 /// operations (0: no limit), in order; a call within the limit is passed on whole.
-template <class Op, class S, class Each>
-void split_into_chunks(batch_call<Op, S>&& call, std::size_t limit, Each&& each) {
+template <class Op, class S, bool Merges, class Each>
+void split_into_chunks(batch_call<Op, S, Merges>&& call, std::size_t limit, Each&& each) {
     if (limit == 0 || call.size() <= limit) {
         each(std::move(call));
         return;
@@ -70,16 +70,20 @@ void split_into_chunks(batch_call<Op, S>&& call, std::size_t limit, Each&& each)
     auto const at = [](auto& v, std::size_t i) { return v.begin() + static_cast<std::ptrdiff_t>(i); };
     for (std::size_t lo = 0; lo < call.size(); lo += limit) {
         std::size_t const hi = std::min(call.size(), lo + limit);
-        batch_call<Op, S> chunk;
+        batch_call<Op, S, Merges> chunk;
         // Constructed, not assigned: operation types need not be assignable.
         chunk.ops.reserve(hi - lo);
         for (std::size_t i = lo; i < hi; ++i) chunk.ops.push_back(std::move(call.ops[i]));
-        if (call.offsets.empty()) {
-            chunk.targets.assign(at(call.targets, lo), at(call.targets, hi));
-        } else {
-            chunk.targets.assign(at(call.targets, call.offsets[lo]), at(call.targets, call.offsets[hi]));
-            for (std::size_t u = lo; u <= hi; ++u) chunk.offsets.push_back(call.offsets[u] - call.offsets[lo]);
+        std::size_t first_target = lo;
+        std::size_t end_target = hi;
+        if constexpr (Merges) {
+            if (!call.offsets.empty()) {
+                first_target = call.offsets[lo];
+                end_target = call.offsets[hi];
+                for (std::size_t u = lo; u <= hi; ++u) chunk.offsets.push_back(call.offsets[u] - call.offsets[lo]);
+            }
         }
+        chunk.targets.assign(at(call.targets, first_target), at(call.targets, end_target));
         each(std::move(chunk));
     }
 }

@@ -28,7 +28,7 @@ struct bucket_result<Op, true> {
 template <class Op>
 struct bucket {
     using stored = typename bucket_result<Op>::type;
-    using call_type = batch_call<Op, stored>;
+    using call_type = batch_call<Op, stored, deduplicates_v<Op>>;
     using operation = Op;
 
     call_type pending;     ///< The operations yielded in this round.

@@ -8,8 +8,10 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <tuple>
 #include <type_traits>
+#include <utility>
 
 namespace batch::detail {
 
@@ -22,10 +24,37 @@ public:
 };
 
 /// What a generator over `operations<Ops...>` runs in: the scheduler, plus one statically typed
-/// bucket per operation type, in the order of `Ops`.
+/// bucket per operation type, in the order of `Ops`, and which of them hold operations (so
+/// that a round looks at those only).
 template <class... Ops>
 class context<operations<Ops...>> : public scheduler {
 public:
+    /// A set of operation types: bit `i % 64` of word `i / 64` for the type of index `i`.
+    using type_set = std::array<std::uint64_t, (sizeof...(Ops) + 63) / 64>;
+
+    [[nodiscard]] static constexpr bool contains(type_set const& set, std::size_t i) noexcept {
+        return (set[i / 64] >> (i % 64)) & 1;
+    }
+
+    /// True when the type of index `i` is the last one in `set` (which contains it).
+    [[nodiscard]] static constexpr bool last_in(type_set const& set, std::size_t i) noexcept {
+        for (std::size_t w = i / 64 + 1; w < set.size(); ++w) {
+            if (set[w]) return false;
+        }
+        return (set[i / 64] >> (i % 64)) <= 1;
+    }
+
+    /// An operation of type `Op` was added to its bucket (one instruction: an `or` to memory).
+    template <class Op>
+    BATCH_HOT void added() noexcept {
+        constexpr std::size_t i = operations<Ops...>::template index_of<Op>;
+        pending_types_[i / 64] |= std::uint64_t{1} << (i % 64);
+    }
+
+    /// The types with pending operations, to dispatch in this round; the set starts over empty,
+    /// and collects the types of the operations yielded from now on.
+    [[nodiscard]] type_set take_pending_types() noexcept { return std::exchange(pending_types_, type_set{}); }
+
     template <class Op>
     bucket<Op>& bucket_for() noexcept {
         return std::get<operations<Ops...>::template index_of<Op>>(buckets_);
@@ -37,7 +66,10 @@ public:
 
     /// True when no operation is pending.
     [[nodiscard]] bool idle() const noexcept {
-        return std::apply([](auto const&... b) { return (b.empty() && ...); }, buckets_);
+        for (auto const word : pending_types_) {
+            if (word) return false;
+        }
+        return true;
     }
 
     /// How far the ready queue and each bucket are filled; a failed enrolment truncates to it.
@@ -56,7 +88,11 @@ public:
     void rollback(fill_mark const& m) noexcept {
         truncate_ready(m.ready);
         std::size_t i = 0;
-        for_each_bucket([&](auto& b) { b.pending.truncate(m.buckets[i++]); });
+        for_each_bucket([&](auto& b) {
+            b.pending.truncate(m.buckets[i]);
+            if (b.empty()) pending_types_[i / 64] &= ~(std::uint64_t{1} << (i % 64));
+            ++i;
+        });
     }
 
     /// Starts a run: the scheduler's part, and each type's counters (the evictions and expiries
@@ -80,6 +116,7 @@ public:
     /// Drops every pending operation (their generators are about to go).
     void clear_buckets() noexcept {
         for_each_bucket([](auto& b) { b.clear(); });
+        pending_types_ = {};
     }
 
     /// Forgets every remembered result of the cacheable operation types.
@@ -94,6 +131,7 @@ private:
     }
 
     std::tuple<bucket<Ops>...> buckets_;
+    type_set pending_types_{}; ///< The types whose pending call is not empty.
 };
 
 } // namespace batch::detail

@@ -25,7 +25,7 @@ struct merge_space {
 /// its result goes to every target that asked for it. Returns how many operations were merged
 /// away; when none were, `call` is left as it was and nothing is allocated.
 template <class Op, class S>
-std::size_t merge_identical(batch_call<Op, S>& call, merge_space& space) {
+std::size_t merge_identical(batch_call<Op, S, true>& call, merge_space& space) {
     auto& ops = call.ops;
     std::size_t const n = ops.size();
     std::size_t const capacity = std::bit_ceil(std::max<std::size_t>(16, 2 * n));

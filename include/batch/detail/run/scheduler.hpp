@@ -31,7 +31,7 @@ struct slot {
     std::optional<S> value;
     std::exception_ptr error;
 
-    S take() {
+    BATCH_STEP S take() {
         if (error) std::rethrow_exception(error);
         return std::move(*value);
     }
@@ -152,11 +152,8 @@ public:
     }
 
     /// Gives `value` to one operation; a result whose move throws fails that operation alone.
-    /// Kept out of line, as g++ 12 chose to before the executor's rooms were split: inlined into
-    /// the delivery loop, it made that loop large enough that g++ stopped inlining the batcher
-    /// into it (W3: 304 -> 314 instructions per round, callgrind).
     template <class S>
-    [[gnu::noinline]] void deliver(target<S> const& t, S&& value) noexcept {
+    BATCH_STEP void deliver(target<S> const& t, S&& value) noexcept {
         try {
             t.result->value.emplace(std::move(value));
         } catch (...) {
@@ -181,6 +178,7 @@ public:
 
     /// Resumes runnable generators, in the order they became runnable, until none is left.
     void drain() {
+        if (ready_.empty()) return; // every round of a chain of single yields resumed in place
         // Indexing (not iterators): resuming appends to ready_.
         for (std::size_t i = 0; i < ready_.size() && !fatal_; ++i) ready_[i].resume();
         ready_.clear();
@@ -277,20 +275,12 @@ public:
     }
 
     /// Starts a round: frees the drivers that have finished; throws `cycle_error` when nothing
-    /// is pending (`idle`) although the root is not done.
-    void begin_round(bool idle) {
-        if (!drivers_.empty()) {
-            std::erase_if(drivers_, [](std::coroutine_handle<> d) {
-                if (!d.done()) return false;
-                d.destroy();
-                return true;
-            });
-        }
-        if (idle) {
-            throw cycle_error("batch: the run cannot finish: " + std::to_string(live_generators_)
-                              + " generators wait on each other through a shared generator that waits "
-                                "(directly or through others) on itself");
-        }
+    /// is pending (`idle`) although the root is not done. Inlined: both are rare.
+    BATCH_HOT void begin_round(bool idle) {
+        if (!drivers_.empty()) [[unlikely]]
+            free_finished_drivers();
+        if (idle) [[unlikely]]
+            throw_cycle();
         ++counters_.rounds;
     }
 
@@ -320,6 +310,20 @@ public:
     void withdraw_run() noexcept { owner_.withdraw(); }
 
 private:
+    [[gnu::noinline]] void free_finished_drivers() noexcept {
+        std::erase_if(drivers_, [](std::coroutine_handle<> d) {
+            if (!d.done()) return false;
+            d.destroy();
+            return true;
+        });
+    }
+
+    [[noreturn, gnu::noinline, gnu::cold]] void throw_cycle() const {
+        throw cycle_error("batch: the run cannot finish: " + std::to_string(live_generators_)
+                          + " generators wait on each other through a shared generator that waits "
+                            "(directly or through others) on itself");
+    }
+
     void destroy_drivers() noexcept {
         for (auto d : drivers_) d.destroy();
         drivers_.clear();

@@ -112,6 +112,8 @@ struct take_settled {
 // - disown(item, w): after such a failure, forgets the generators this yield had started;
 // - take<Owned>(item, slots): the result, or the first failure in the order of the structure.
 //   An owned generator's frame is freed as soon as its result is taken.
+// A leaf whose enrol either succeeds or throws having changed nothing (no append, no start,
+// `w.remaining` untouched) says so with `all_or_nothing = true`: its yield needs no undo.
 // A structure also has `structure = true`, `collected<Take>` and `collect<Owned, Take>` (its
 // result, taking each item as `Take` says); its `take` is `collect` with `take_plain`.
 
@@ -131,6 +133,7 @@ struct declared_result<Op> {
 template <class Op, class... Ops>
 requires(operations<Ops...>::template contains<Op>) struct yield_traits<Op, operations<Ops...>> {
     static constexpr bool valid = true;
+    static constexpr bool all_or_nothing = true;
     using result = typename declared_result<Op>::type;
     using slots = slot<stored_t<result>>;
 
@@ -147,6 +150,7 @@ requires(operations<Ops...>::template contains<Op>) struct yield_traits<Op, oper
             } else {
                 b.pending.push(static_cast<Op const&>(op), {&s, &w});
             }
+            ctx.template added<Op>();
             ++w.remaining;
         }
     }
@@ -154,7 +158,7 @@ requires(operations<Ops...>::template contains<Op>) struct yield_traits<Op, oper
     static void disown(Op const&, waiter const&) noexcept {}
 
     template <bool Owned>
-    static result take(Op const&, slots& s) {
+    BATCH_STEP static result take(Op const&, slots& s) {
         if constexpr (std::is_void_v<result>) {
             s.take();
         } else {
@@ -167,6 +171,7 @@ requires(operations<Ops...>::template contains<Op>) struct yield_traits<Op, oper
 template <class U, class Ops>
 struct yield_traits<gen<U, Ops>, Ops> {
     static constexpr bool valid = true;
+    static constexpr bool all_or_nothing = true;
     using result = U;
     using slots = no_slots;
 
@@ -225,7 +230,7 @@ public:
     /// Enrolls everything in the run of the yielding generator; resumes at once when there was
     /// nothing to wait for.
     template <class Promise>
-    bool await_suspend(std::coroutine_handle<Promise> h) {
+    BATCH_STEP bool await_suspend(std::coroutine_handle<Promise> h) {
         waiter_.handle = h;
         return enroll(h.promise().run_context());
     }
@@ -233,20 +238,24 @@ public:
     /// Enrolls everything in the run `ctx` (for the root of a run, with no generator to
     /// resume): false when there was nothing to wait for. A failure (a misused generator, or no
     /// memory) undoes the enrolment and is thrown.
-    bool enroll(context<Ops>& ctx) {
-        auto const mark = ctx.mark();
-        try {
+    BATCH_STEP bool enroll(context<Ops>& ctx) {
+        if constexpr (requires { requires traits::all_or_nothing; }) {
             traits::template enroll<Owned>(item_, slots_, waiter_, ctx);
-        } catch (...) {
-            ctx.rollback(mark);
-            traits::disown(item_, waiter_);
-            waiter_.remaining = 0;
-            throw;
+        } else {
+            auto const mark = ctx.mark();
+            try {
+                traits::template enroll<Owned>(item_, slots_, waiter_, ctx);
+            } catch (...) {
+                ctx.rollback(mark);
+                traits::disown(item_, waiter_);
+                waiter_.remaining = 0;
+                throw;
+            }
         }
         return waiter_.remaining != 0;
     }
 
-    typename traits::result await_resume() { return traits::template take<Owned>(item_, slots_); }
+    BATCH_STEP typename traits::result await_resume() { return traits::template take<Owned>(item_, slots_); }
 
     /// True when every item has finished (used by the executor for the root of a run).
     [[nodiscard]] bool done() const noexcept { return waiter_.remaining == 0; }

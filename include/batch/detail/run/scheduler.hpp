@@ -11,6 +11,7 @@
 #include <atomic>
 #include <coroutine>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <optional>
 #include <string>
@@ -19,10 +20,17 @@
 
 namespace batch::detail {
 
-/// One suspended yield: how many of its items are still pending, and whom to resume.
+/// One suspended yield: how many of its items are still pending, and whom to resume. A yield's
+/// awaiter keeps it as its first member, without its own tail padding, so that the item a
+/// yield holds (an operation is often 4 bytes) fits in the 4 bytes after `remaining`: the
+/// yield takes 8 bytes less in every generator's frame.
 struct waiter {
-    std::size_t remaining = 0;
+    /// The most items one yield can wait for (a vector or map beyond it is refused; reaching it
+    /// through nesting would take over 100 GB of pending operations).
+    static constexpr std::uint32_t most = 0xFFFF'FFFF;
+
     std::coroutine_handle<> handle{}; ///< Null for the root of a run.
+    std::uint32_t remaining = 0;
 };
 
 /// Where the result of one yielded operation goes.
@@ -31,7 +39,7 @@ struct slot {
     std::optional<S> value;
     std::exception_ptr error;
 
-    BATCH_STEP S take() {
+    S take() {
         if (error) std::rethrow_exception(error);
         return std::move(*value);
     }

@@ -158,7 +158,7 @@ requires(operations<Ops...>::template contains<Op>) struct yield_traits<Op, oper
     static void disown(Op const&, waiter const&) noexcept {}
 
     template <bool Owned>
-    BATCH_STEP static result take(Op const&, slots& s) {
+    static result take(Op const&, slots& s) {
         if constexpr (std::is_void_v<result>) {
             s.take();
         } else {
@@ -230,7 +230,7 @@ public:
     /// Enrolls everything in the run of the yielding generator; resumes at once when there was
     /// nothing to wait for.
     template <class Promise>
-    BATCH_STEP bool await_suspend(std::coroutine_handle<Promise> h) {
+    bool await_suspend(std::coroutine_handle<Promise> h) {
         waiter_.handle = h;
         return enroll(h.promise().run_context());
     }
@@ -255,15 +255,15 @@ public:
         return waiter_.remaining != 0;
     }
 
-    BATCH_STEP typename traits::result await_resume() { return traits::template take<Owned>(item_, slots_); }
+    typename traits::result await_resume() { return traits::template take<Owned>(item_, slots_); }
 
     /// True when every item has finished (used by the executor for the root of a run).
     [[nodiscard]] bool done() const noexcept { return waiter_.remaining == 0; }
 
 private:
+    [[no_unique_address]] waiter waiter_{};
     stored_item item_;
     typename traits::slots slots_{};
-    waiter waiter_{};
 };
 
 } // namespace batch::detail

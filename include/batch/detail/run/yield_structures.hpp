@@ -6,6 +6,7 @@
 #include <batch/detail/run/context.hpp>
 #include <batch/detail/run/scheduler.hpp>
 #include <batch/detail/run/yield.hpp>
+#include <batch/error.hpp>
 #include <batch/operation.hpp>
 #include <batch/operation_set.hpp>
 
@@ -85,6 +86,14 @@ requires(yieldable<Items, Ops>&&...) struct yield_traits<boost::hana::tuple<Item
     }
 };
 
+/// Refuses a vector or map of `items` items that would take the yield `w` past what it can wait
+/// for (`waiter::most`), before any of them is enrolled.
+inline void check_item_count(waiter const& w, std::size_t items) {
+    if (items > waiter::most - w.remaining) [[unlikely]] {
+        throw usage_error("batch: a yield of more than 4,294,967,295 items; yield them in parts");
+    }
+}
+
 // A std::vector: its items run in parallel; the result is a vector.
 template <class Item, class Alloc, class Ops>
 requires yieldable<Item, Ops>
@@ -99,6 +108,7 @@ struct yield_traits<std::vector<Item, Alloc>, Ops> {
 
     template <bool Owned, class V>
     static void enroll(V& v, slots& s, waiter& w, context<Ops>& ctx) {
+        check_item_count(w, v.size());
         size_slots<inner>(s, v.size());
         for (std::size_t i = 0; i < v.size(); ++i) {
             decltype(auto) si = element_slots<inner>(s, i);
@@ -142,6 +152,7 @@ struct map_yield_traits {
 
     template <bool Owned, class M>
     static void enroll(M& m, slots& s, waiter& w, context<Ops>& ctx) {
+        check_item_count(w, m.size());
         size_slots<inner>(s, m.size());
         std::size_t i = 0;
         for (auto& [key, item] : m) {

@@ -87,7 +87,7 @@ public:
                     return done_ = true;
                 }
                 ctx.begin_round(ctx.idle());
-                round_open_ = host_t::asynchronous || host_t::observed;
+                if constexpr (host_t::asynchronous || host_t::observed) round_open_ = true;
                 if constexpr (host_t::observed) run_.host.round_began(resumed);
                 run_.host.dispatch_round();
             }
@@ -217,7 +217,7 @@ private:
     run_guard run_;
     root_t root_;
     bool done_ = false;
-    bool round_open_ = false;
+    bool round_open_ = false; ///< Set only where a round stays open: waiting for batches, or to be reported.
     std::vector<io_interest> waits_;
 };
 

@@ -33,7 +33,7 @@ public:
     using type_set = std::array<std::uint64_t, (sizeof...(Ops) + 63) / 64>;
 
     [[nodiscard]] static constexpr bool contains(type_set const& set, std::size_t i) noexcept {
-        return (set[i / 64] >> (i % 64)) & 1;
+        return (set[i / 64] & bit(i)) != 0;
     }
 
     /// True when the type of index `i` is the last one in `set` (which contains it).
@@ -48,7 +48,7 @@ public:
     template <class Op>
     BATCH_HOT void added() noexcept {
         constexpr std::size_t i = operations<Ops...>::template index_of<Op>;
-        pending_types_[i / 64] |= std::uint64_t{1} << (i % 64);
+        pending_types_[i / 64] |= bit(i);
     }
 
     /// The types with pending operations, to dispatch in this round; the set starts over empty,
@@ -90,7 +90,7 @@ public:
         std::size_t i = 0;
         for_each_bucket([&](auto& b) {
             b.pending.truncate(m.buckets[i]);
-            if (b.empty()) pending_types_[i / 64] &= ~(std::uint64_t{1} << (i % 64));
+            if (b.empty()) pending_types_[i / 64] &= ~bit(i);
             ++i;
         });
     }
@@ -125,6 +125,9 @@ public:
     }
 
 private:
+    /// The bit of the type of index `i` in its word of a `type_set` (word `i / 64`).
+    [[nodiscard]] static constexpr std::uint64_t bit(std::size_t i) noexcept { return std::uint64_t{1} << (i % 64); }
+
     template <class F>
     void for_each_bucket(F&& f) noexcept {
         std::apply([&](auto&... b) { (f(b), ...); }, buckets_);

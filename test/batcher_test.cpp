@@ -181,3 +181,86 @@ BOOST_AUTO_TEST_CASE(the_smaller_of_the_operation_and_batcher_limits_applies) {
     ex.run(limited(5));
     BOOST_TEST((*batcher.sizes == std::vector<std::size_t>{2, 2, 1}));
 }
+
+namespace {
+
+/// A result whose move throws for a negative value (the result is moved out of the batcher's
+/// answer into the generator's slot).
+struct touchy {
+    int v = 0;
+    explicit touchy(int x) : v(x) {}
+    touchy(touchy const&) = default;
+    touchy(touchy&& o) : v(o.v) {
+        if (v < 0) throw boom("moved");
+    }
+    touchy& operator=(touchy const&) = default;
+};
+struct fetch_touchy {
+    int key;
+    using result_type = touchy;
+};
+using single_ops = batch::operations<get, fetch_touchy>;
+
+/// Yields `get{key}` until it succeeds, noting each failure.
+batch::gen<std::string, single_ops> retry_get(int key) {
+    std::string seen;
+    for (;;) {
+        try {
+            int const r = co_yield get{key};
+            co_return seen + std::to_string(r);
+        } catch (batch::batcher_error const& e) {
+            seen += std::string(e.what()).find("returned 2 results for 1 operations") != std::string::npos ? "count,"
+                                                                                                           : "other,";
+        } catch (boom const& e) {
+            seen += std::string(e.what()) + ",";
+        }
+    }
+}
+
+batch::gen<std::string, single_ops> touchy_then_get(int key) {
+    std::string seen;
+    try {
+        touchy t = co_yield fetch_touchy{-key};
+        seen += std::to_string(t.v) + ",";
+    } catch (boom const& e) {
+        seen += std::string(e.what()) + ",";
+    }
+    touchy const t = co_yield fetch_touchy{key};
+    int const r = co_yield get{key};
+    co_return seen + std::to_string(t.v) + "," + std::to_string(r);
+}
+
+} // namespace
+
+// A round with one operation of a type is called from its bucket (no swap, no loop): each way
+// such a call can fail reaches the generator alone, and the bucket is empty for its next yield.
+BOOST_AUTO_TEST_CASE(a_round_of_one_operation_fails_it_alone_and_the_next_round_goes_on) {
+    int calls = 0;
+    auto ex = batch::make_executor<single_ops>(
+        [&calls](std::span<get const> in) {
+            ++calls;
+            if (calls == 1) return std::vector<int>(in.size() + 1); // one result too many
+            if (calls == 2) throw boom("thrown");                   // the batcher fails
+            std::vector<int> out;
+            for (auto const& op : in) out.push_back(op.key * 2);
+            return out;
+        },
+        [](std::span<fetch_touchy const> in) {
+            std::vector<touchy> out;
+            for (auto const& op : in) out.emplace_back(op.key);
+            return out;
+        });
+    BOOST_TEST(ex.run(retry_get(3)) == "count,thrown,6");
+    BOOST_TEST(ex.stats().batches == 3u);
+    BOOST_TEST(ex.stats().rounds == 3u);
+
+    BOOST_TEST(ex.run(touchy_then_get(4)) == "moved,4,8");
+    BOOST_TEST(ex.stats().batches == 3u);
+    BOOST_TEST(ex.stats().operations == 3u);
+
+    // One operation of each type in a round: the first type's generator waits in the queue,
+    // the last type's resumes at once; both see their results.
+    auto [a, b] = ex.run(hana::make_tuple(retry_get(5), touchy_then_get(6)));
+    BOOST_TEST(a == "10");
+    BOOST_TEST(b == "moved,6,12");
+}

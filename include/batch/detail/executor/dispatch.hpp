@@ -1,5 +1,6 @@
 #pragma once
 
+#include <batch/detail/base/type_name.hpp>
 #include <batch/detail/checks/batcher_set.hpp>
 #include <batch/detail/executor/async_round.hpp>
 #include <batch/detail/executor/delivery.hpp>
@@ -14,6 +15,7 @@
 #include <exception>
 #include <functional>
 #include <optional>
+#include <ranges>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -113,10 +115,36 @@ private:
         }
     }
 
-    // Group by batch_key, merge identical operations, split into chunks, call.
+    // A type whose round may be a single operation called straight from its bucket: one that is
+    // neither keyed nor merged (nor cached), with a batcher that returns values, on an executor
+    // that resumes in place.
+    template <class Op>
+    static constexpr bool calls_single_from_bucket =
+        resumes_in_place
+        && !keyed_operation<Op> && !deduplicates_v<Op> && set::template kind<Op> == batcher_kind::values;
+
     template <class Op>
     void dispatch() {
         auto& b = context_.template bucket_for<Op>();
+        if constexpr (calls_single_from_bucket<Op>) {
+            if (b.pending.size() == 1) {
+                call_single(b);
+            } else {
+                dispatch_many_out_of_line(b); // kept out of the round's inlined steps
+            }
+        } else {
+            dispatch_many(b);
+        }
+    }
+
+    template <class Op>
+    [[gnu::noinline]] void dispatch_many_out_of_line(bucket<Op>& b) {
+        dispatch_many(b);
+    }
+
+    // Group by batch_key, merge identical operations, split into chunks, call.
+    template <class Op>
+    void dispatch_many(bucket<Op>& b) {
         auto const each_key = [&](call_t<Op>&& group) {
             if constexpr (deduplicates_v<Op>) {
                 if (std::size_t const merged = merge_identical(group, b.merging)) {
@@ -178,6 +206,32 @@ private:
             }
             report<Op>(b, c, started, nullptr, failed, false);
         }
+    }
+
+    // The round's only operation of `Op` (see `calls_single_from_bucket`), called from the
+    // bucket itself: no swap of the bucket's calls, no loop. The bucket is emptied once the
+    // result is in hand and before it is delivered, since the delivery may resume the generator
+    // (the round's last type), which may yield into the bucket again.
+    template <class Op>
+    void call_single(bucket<Op>& b) {
+        call_t<Op>& c = b.pending;
+        context_.batch_called(b.stats, 1);
+        try {
+            decltype(auto) results = std::invoke(batcher<Op>(), c.input());
+            check_result_count(static_cast<std::size_t>(std::ranges::size(results)), 1, "batch: the batcher for",
+                               type_name_v<Op>);
+            typename bucket<Op>::stored value(std::move(*std::ranges::begin(results)));
+            c.clear(); // its target stays where it was until the generator yields again
+            if (resumes_here<Op>()) {
+                context_.deliver_resuming(c.targets.data()[0], std::move(value));
+            } else {
+                context_.deliver(c.targets.data()[0], std::move(value));
+            }
+        } catch (...) { // nothing was delivered, and the bucket still holds the operation
+            fail_call<Op>(context_, b, c, std::current_exception());
+            c.clear();
+        }
+        context_.template count_cache_losses<Op>(); // `report` for an executor with no observer
     }
 
     // A batcher call has ended: the cache's losses are counted, and an observer is told.

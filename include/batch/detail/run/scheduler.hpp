@@ -33,6 +33,9 @@ struct waiter {
     std::uint32_t remaining = 0;
 };
 
+/// Throws `e`: out of line, so that what a yield resumes with stays small enough to inline.
+[[noreturn, gnu::cold, gnu::noinline]] inline void rethrow(std::exception_ptr const& e) { std::rethrow_exception(e); }
+
 /// Where the result of one yielded operation goes.
 template <class S>
 struct slot {
@@ -40,7 +43,8 @@ struct slot {
     std::exception_ptr error;
 
     S take() {
-        if (error) std::rethrow_exception(error);
+        if (error) [[unlikely]]
+            rethrow(error);
         return std::move(*value);
     }
 };
@@ -151,23 +155,31 @@ public:
                 in_place_ = true;
                 return;
             }
-            try {
-                ready_.push_back(w.handle);
-            } catch (...) {
-                abort(std::current_exception());
-            }
+            queue(w.handle);
         }
     }
 
     /// Gives `value` to one operation; a result whose move throws fails that operation alone.
     template <class S>
     BATCH_STEP void deliver(target<S> const& t, S&& value) noexcept {
-        try {
-            t.result->value.emplace(std::move(value));
-        } catch (...) {
-            t.result->error = std::current_exception();
-        }
+        store(t, std::move(value));
         complete(*t.owner);
+    }
+
+    /// `deliver`, resuming the generator at once if that makes it runnable (what it completes
+    /// in turn waits in the queue), whether or not `resume_in_place` is on. `t` is read before
+    /// the generator resumes, never after: it may be where the generator's next operation goes.
+    template <class S>
+    BATCH_STEP void deliver_resuming(target<S> const& t, S&& value) noexcept {
+        store(t, std::move(value));
+        waiter& w = *t.owner;
+        if (--w.remaining == 0 && w.handle) {
+            if (!fatal_) [[likely]] {
+                w.handle.resume();
+            } else {
+                queue(w.handle);
+            }
+        }
     }
 
     /// Fails one operation with `e`.
@@ -318,6 +330,25 @@ public:
     void withdraw_run() noexcept { owner_.withdraw(); }
 
 private:
+    // Puts the result of one operation in its slot; a result whose move throws fails it alone.
+    template <class S>
+    BATCH_STEP static void store(target<S> const& t, S&& value) noexcept {
+        try {
+            t.result->value.emplace(std::move(value));
+        } catch (...) {
+            t.result->error = std::current_exception();
+        }
+    }
+
+    // Makes `h` runnable where nothing may throw: if the queue cannot grow, the run stops.
+    BATCH_STEP void queue(std::coroutine_handle<> h) noexcept {
+        try {
+            ready_.push_back(h);
+        } catch (...) {
+            abort(std::current_exception());
+        }
+    }
+
     [[gnu::noinline]] void free_finished_drivers() noexcept {
         std::erase_if(drivers_, [](std::coroutine_handle<> d) {
             if (!d.done()) return false;

@@ -230,6 +230,16 @@ batch::gen<std::string, single_ops> touchy_then_get(int key) {
     co_return seen + std::to_string(t.v) + "," + std::to_string(r);
 }
 
+/// The value of `fetch_touchy{key}`, or the message of what its delivery threw.
+batch::gen<std::string, single_ops> touchy_or_error(int key) {
+    try {
+        touchy const t = co_yield fetch_touchy{key};
+        co_return std::to_string(t.v);
+    } catch (boom const& e) {
+        co_return std::string(e.what());
+    }
+}
+
 } // namespace
 
 // A round with one operation of a type is called from its bucket (no swap, no loop): each way
@@ -263,4 +273,25 @@ BOOST_AUTO_TEST_CASE(a_round_of_one_operation_fails_it_alone_and_the_next_round_
     auto [a, b] = ex.run(hana::make_tuple(retry_get(5), touchy_then_get(6)));
     BOOST_TEST(a == "10");
     BOOST_TEST(b == "moved,6,12");
+}
+
+// In a call of several operations, a result whose move throws fails its own operation only:
+// the others get their results, and no generator is told twice.
+BOOST_AUTO_TEST_CASE(a_result_whose_move_throws_fails_its_operation_alone_in_a_call_of_several) {
+    auto ex = batch::make_executor<single_ops>(get_batcher{}, [](std::span<fetch_touchy const> in) {
+        std::vector<touchy> out;
+        out.reserve(in.size());
+        for (auto const& op : in) out.emplace_back(op.key);
+        return out;
+    });
+    auto [a, b, c] = ex.run(hana::make_tuple(touchy_then_get(1), touchy_then_get(2), touchy_then_get(3)));
+    BOOST_TEST(a == "moved,1,2");
+    BOOST_TEST(b == "moved,2,4");
+    BOOST_TEST(c == "moved,3,6");
+    BOOST_TEST(ex.stats().batches == 3u); // each round one call of three operations
+
+    auto [d, e, f] = ex.run(hana::make_tuple(touchy_or_error(4), touchy_or_error(-5), touchy_or_error(6)));
+    BOOST_TEST(d == "4");
+    BOOST_TEST(e == "moved");
+    BOOST_TEST(f == "6");
 }

@@ -30,7 +30,9 @@ std::size_t deliver(scheduler& s, bucket<Op>&, typename bucket<Op>::call_type co
 
 /// Delivers `results`, parallel to the call's operations, after checking their count (so that
 /// nothing is delivered twice), and remembers them for a cached type. Returns how many
-/// operations failed alone (a `batch::outcome` holding an error).
+/// operations failed alone: a `batch::outcome` holding an error, or a result that could not be
+/// taken from `results` or remembered (its move, copy or the cache threw), which fails its
+/// operation alone, the others delivered.
 template <class Op, class Results>
 BATCH_STEP std::size_t deliver(scheduler& s, bucket<Op>& b, typename bucket<Op>::call_type const& c,
                                Results&& results) {
@@ -45,16 +47,21 @@ BATCH_STEP std::size_t deliver(scheduler& s, bucket<Op>& b, typename bucket<Op>:
             if constexpr (decltype(b.cache)::enabled) b.cache.remember(c.ops[i], value);
             to.answer(s, i, stored(std::forward<decltype(value)>(value)));
         };
-        if constexpr (std::same_as<std::ranges::range_value_t<Results>, outcome<result_of_t<Op>>>) {
-            if (auto e = it->error()) {
-                b.cache.remember_failure(c.ops[i], e);
-                to.fail(s, i, e);
-                ++failed;
+        try {
+            if constexpr (std::same_as<std::ranges::range_value_t<Results>, outcome<result_of_t<Op>>>) {
+                if (auto e = it->error()) {
+                    b.cache.remember_failure(c.ops[i], e);
+                    to.fail(s, i, e);
+                    ++failed;
+                } else {
+                    answer(std::move(*it).value());
+                }
             } else {
-                answer(std::move(*it).value());
+                answer(std::move(*it));
             }
-        } else {
-            answer(std::move(*it));
+        } catch (...) { // nothing was delivered to operation i
+            to.fail(s, i, std::current_exception());
+            ++failed;
         }
     }
     return failed;

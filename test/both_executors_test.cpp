@@ -47,6 +47,17 @@ typename W::template gen<int> nested(int depth) {
     co_return below + 1;
 }
 
+// The same chain, each generator yielding a vector of one: vectors start their generators at
+// once, and that must not nest without bound either.
+template <class W>
+typename W::template gen<int> nested_in_vectors(int depth) {
+    if (depth == 0) co_return co_yield W::a(0);
+    std::vector<typename W::template gen<int>> below;
+    below.push_back(nested_in_vectors<W>(depth - 1));
+    auto r = co_yield std::move(below);
+    co_return r[0] + 1;
+}
+
 template <class W>
 typename W::template gen<int> fails_after_a_get(std::string what) {
     frame_probe probe;
@@ -126,6 +137,8 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(a_sequential_chain_takes_a_round_per_step, W, worl
 BOOST_AUTO_TEST_CASE_TEMPLATE(a_deep_chain_of_generators_does_not_grow_the_stack, W, worlds) {
     W w;
     BOOST_TEST(w.ex.run(nested<W>(200'000)) == 200'000);
+    BOOST_TEST(w.ex.run(nested_in_vectors<W>(200'000)) == 200'000);
+    BOOST_TEST(w.ex.stats().rounds == 1u);
 }
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(errors_reach_the_parent_after_the_siblings_finish, W, worlds) {

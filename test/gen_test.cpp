@@ -257,6 +257,86 @@ BOOST_AUTO_TEST_CASE(a_failed_yield_enrolls_nothing) {
 
 namespace {
 
+// Counts the generators whose bodies have begun and not yet ended (finished or destroyed).
+struct alive {
+    int& count;
+    explicit alive(int& c) : count(c) { ++count; }
+    alive(alive const&) = delete;
+    ~alive() { --count; }
+};
+
+gen<int> counted(int key, int& living, int& started) {
+    ++started;
+    alive const a(living);
+    int v = co_yield get{key};
+    co_return v;
+}
+
+// Yields a vector whose third generator was moved from.
+gen<int> yields_a_vector_with_a_hole(int& living, int& started, bool& refused) {
+    std::vector<gen<int>> v;
+    v.push_back(counted(1, living, started));
+    v.push_back(counted(2, living, started));
+    auto moved = counted(3, living, started);
+    auto const kept = std::move(moved);
+    v.push_back(std::move(moved));
+    v.push_back(counted(4, living, started));
+    try {
+        co_yield std::move(v);
+    } catch (batch::usage_error const&) {
+        refused = true;
+        co_return -1;
+    }
+    co_return 0;
+}
+
+gen<std::vector<int>> yields_finished_and_waiting(int& started) {
+    std::vector<gen<int>> v;
+    v.push_back(just(1));
+    int living = 0;
+    v.push_back(counted(2, living, started));
+    v.push_back(just(3));
+    auto r = co_yield std::move(v);
+    if (living != 0) r.push_back(-1);
+    co_return r;
+}
+
+gen<std::vector<int>> yields_only_finished() {
+    std::vector<gen<int>> v;
+    for (int i = 0; i < 3; ++i) v.push_back(just(i));
+    co_return co_yield std::move(v);
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(a_yielded_vector_runs_its_generators_to_their_first_yield_at_once) {
+    auto ex = make_test_executor();
+    BOOST_TEST((ex.run(yields_only_finished()) == std::vector<int>{0, 1, 2}));
+    BOOST_TEST(ex.stats().rounds == 0u); // each finished as it started: the yield did not wait
+    BOOST_TEST(ex.stats().generators == 4u);
+    int started = 0;
+    BOOST_TEST((ex.run(yields_finished_and_waiting(started)) == std::vector<int>{1, 4, 3}));
+    BOOST_TEST(started == 1);
+    BOOST_TEST(ex.stats().rounds == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_moved_from_generator_in_a_yielded_vector_is_thrown_once_the_started_ones_finish) {
+    get_batcher gets;
+    auto ex = batch::make_executor<ops>(gets, identity_batcher{}, put_batcher{});
+    int living = 0;
+    int started = 0;
+    bool refused = false;
+    BOOST_TEST(ex.run(yields_a_vector_with_a_hole(living, started, refused)) == -1);
+    BOOST_TEST(refused);
+    BOOST_TEST(started == 2); // the generators before the hole; the one after it never ran
+    BOOST_TEST(living == 0);  // and both finished
+    BOOST_REQUIRE(gets.log->calls.size() == 1u);
+    BOOST_TEST(gets.log->calls[0].size() == 2u);
+    BOOST_TEST(ex.stats().generators == 3u);
+}
+
+namespace {
+
 // Flowing off the end of a coroutine that returns a value is undefined behaviour in C++; clang
 // warns about it at compile time (-Wreturn-type), g++ 12 does not. The library checks at run
 // time that a result was given before it is taken.

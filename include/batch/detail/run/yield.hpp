@@ -114,6 +114,9 @@ struct take_settled {
 //   An owned generator's frame is freed as soon as its result is taken.
 // A leaf whose enrol either succeeds or throws having changed nothing (no append, no start,
 // `w.remaining` untouched) says so with `all_or_nothing = true`: its yield needs no undo.
+// A generator also has `start_now(g, w, ctx)`: enrols it and runs it to its first suspension.
+// A structure that runs its generators so (`starts_now = true`) cannot undo them; see
+// `yield_traits<std::vector>::start_now` for what it does instead.
 // A structure also has `structure = true`, `collected<Take>` and `collect<Owned, Take>` (its
 // result, taking each item as `Take` says); its `take` is `collect` with `take_plain`.
 
@@ -177,19 +180,19 @@ struct yield_traits<gen<U, Ops>, Ops> {
 
     template <bool Owned>
     BATCH_HOT static void enroll(gen<U, Ops> const& g, slots&, waiter& w, context<Ops>& ctx) {
-        auto const h = gen_access::handle(g);
-        if (!h) {
-            throw usage_error("batch: yielded or ran a moved-from batch::gen; a generator runs "
-                              "once, so yield each generator object once");
-        }
-        auto& p = h.promise();
-        if (p.started()) {
-            throw usage_error("batch: yielded or ran a batch::gen that was already started or "
-                              "finished; a generator runs once, so yield each generator object once");
-        }
+        auto const h = startable(g);
         ctx.schedule(h);
-        p.start(ctx, &w);
+        h.promise().start(ctx, &w);
         ++w.remaining;
+    }
+
+    /// Enrolls `g` and runs it at once to its first suspension (`scheduler::start_now`); if it
+    /// finishes there, it has already counted itself done in `w`.
+    BATCH_HOT static void start_now(gen<U, Ops> const& g, waiter& w, context<Ops>& ctx) {
+        auto const h = startable(g);
+        h.promise().start(ctx, &w);
+        ++w.remaining;
+        ctx.start_now(h);
     }
 
     static void disown(gen<U, Ops> const& g, waiter const& w) noexcept {
@@ -210,7 +213,34 @@ struct yield_traits<gen<U, Ops>, Ops> {
             return r;
         }
     }
+
+private:
+    // The handle of `g`, which must not have run: yielding a generator twice is refused.
+    static auto startable(gen<U, Ops> const& g) {
+        auto const h = gen_access::handle(g);
+        if (!h) {
+            throw usage_error("batch: yielded or ran a moved-from batch::gen; a generator runs "
+                              "once, so yield each generator object once");
+        }
+        if (h.promise().started()) {
+            throw usage_error("batch: yielded or ran a batch::gen that was already started or "
+                              "finished; a generator runs once, so yield each generator object once");
+        }
+        return h;
+    }
 };
+
+/// True for the traits of an item whose generators a yield runs at once as it enrols them
+/// (`start_now`: a vector of generators).
+template <class Traits>
+concept starting_now = requires {
+    requires Traits::starts_now;
+};
+
+/// What such a yield keeps: an item it refused after starting the ones before it, thrown once
+/// they have finished.
+template <class Traits>
+using refusal_t = std::conditional_t<starting_now<Traits>, std::exception_ptr, no_slots>;
 
 /// The awaiter behind `co_yield x`: enrolls every item of `x`, then resumes with the results.
 /// `Owned` is false when the user yielded an lvalue: its generators are driven in place and
@@ -227,12 +257,16 @@ public:
 
     static constexpr bool await_ready() noexcept { return false; }
 
-    /// Enrolls everything in the run of the yielding generator; resumes at once when there was
-    /// nothing to wait for.
+    /// Enrolls everything in the run of the yielding generator (running a vector's generators at
+    /// once, unless starts nest too deep); resumes at once when there was nothing to wait for.
     template <class Promise>
     bool await_suspend(std::coroutine_handle<Promise> h) {
         waiter_.handle = h;
-        return enroll(h.promise().run_context());
+        auto& ctx = h.promise().run_context();
+        if constexpr (starting_now<traits>) {
+            if (ctx.may_start_now()) return traits::template start_now<Owned>(item_, waiter_, ctx, refused_);
+        }
+        return enroll(ctx);
     }
 
     /// Enrolls everything in the run `ctx` (for the root of a run, with no generator to
@@ -255,7 +289,13 @@ public:
         return waiter_.remaining != 0;
     }
 
-    typename traits::result await_resume() { return traits::template take<Owned>(item_, slots_); }
+    typename traits::result await_resume() {
+        if constexpr (starting_now<traits>) {
+            if (refused_) [[unlikely]]
+                rethrow(refused_);
+        }
+        return traits::template take<Owned>(item_, slots_);
+    }
 
     /// True when every item has finished (used by the executor for the root of a run).
     [[nodiscard]] bool done() const noexcept { return waiter_.remaining == 0; }
@@ -264,6 +304,7 @@ private:
     [[no_unique_address]] waiter waiter_{};
     stored_item item_;
     typename traits::slots slots_{};
+    [[no_unique_address]] refusal_t<traits> refused_{};
 };
 
 } // namespace batch::detail

@@ -14,6 +14,7 @@
 #include <boost/hana/tuple.hpp>
 
 #include <cstddef>
+#include <exception>
 #include <map>
 #include <tuple>
 #include <type_traits>
@@ -114,6 +115,34 @@ struct yield_traits<std::vector<Item, Alloc>, Ops> {
             decltype(auto) si = element_slots<inner>(s, i);
             inner::template enroll<Owned>(v[i], si, w, ctx);
         }
+    }
+
+    /// True for a vector of generators: yielded by a generator, it runs each of them at once,
+    /// in order, to its first suspension (`scheduler::start_now`), so that a run walks their
+    /// frames once instead of twice (enrol, then resume).
+    static constexpr bool starts_now = requires { &inner::start_now; };
+
+    /// Starts every generator of `v` at once; true when the yield must wait. A generator that
+    /// cannot start (moved-from, or started before) stops the walk: those already started
+    /// cannot be undone, so they finish, and the yield then throws `refused`; the rest never run.
+    template <bool Owned, class V>
+    requires starts_now BATCH_HOT static bool start_now(V& v, waiter& w, context<Ops>& ctx,
+                                                        std::exception_ptr& refused) {
+        check_item_count(w, v.size() + 1);
+        w.remaining = 1; // holds the yield while its items start: one that finishes there cannot resume it
+        for (auto& g : v) {
+            if (ctx.fatal()) [[unlikely]] { // the run is failing: what is not started stays so
+                refused = ctx.fatal();
+                break;
+            }
+            try {
+                inner::start_now(g, w, ctx);
+            } catch (...) {
+                refused = std::current_exception();
+                break;
+            }
+        }
+        return --w.remaining != 0;
     }
 
     template <class V>

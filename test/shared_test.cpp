@@ -148,6 +148,60 @@ BOOST_AUTO_TEST_CASE(in_vectors_and_maps) {
 
 namespace {
 
+gen<int> at_once(int v) {
+    frame_probe probe;
+    ++body_runs;
+    co_return v;
+}
+
+gen<int> sum_of(std::vector<shared_int> v) {
+    frame_probe probe;
+    auto const results = co_yield std::move(v);
+    int sum = 0;
+    for (int x : results) sum += x;
+    co_return sum;
+}
+
+gen<int> sum_or_refused(std::vector<shared_int> v) {
+    frame_probe probe;
+    try {
+        co_yield std::move(v);
+    } catch (batch::usage_error const&) {
+        co_return -1;
+    }
+    co_return 0;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(in_a_vector_yielded_by_a_generator_each_body_starts_as_it_is_enrolled) {
+    auto ex = make_test_executor();
+    auto one = shared_from(at_once(1));
+    auto two = shared_from(at_once(2));
+    BOOST_TEST(ex.run(sum_of({one, one, two})) == 4);
+    BOOST_TEST(ex.stats().rounds == 0u); // each body finished as it started: the yield did not wait
+    BOOST_TEST(body_runs == 2);
+    BOOST_TEST(ex.run(sum_of({two, one})) == 3); // kept results
+    BOOST_TEST(body_runs == 2);
+    auto waits = shared_from(body(5));
+    BOOST_TEST(ex.run(sum_of({waits, two, waits})) == 22);
+    BOOST_TEST(ex.stats().rounds == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(an_empty_handle_in_a_yielded_vector_is_thrown_once_the_started_ones_finish) {
+    auto ex = make_test_executor();
+    auto first = shared_from(body(1));
+    auto last = shared_from(body(2));
+    BOOST_TEST(ex.run(sum_or_refused({first, shared_int{}, last})) == -1);
+    BOOST_TEST(body_runs == 1); // the body before the empty handle ran and finished; the one after did not
+    BOOST_TEST(ex.run(plus_one(first)) == 3);
+    BOOST_TEST(body_runs == 1);
+    BOOST_TEST(ex.run(plus_one(last)) == 5);
+    BOOST_TEST(body_runs == 2);
+}
+
+namespace {
+
 // Yields `s` with a moved-from generator: the yield fails after enrolling `s`, which it undoes.
 gen<int> yield_with_a_moved_from_generator(shared_int s) {
     auto spent = body(0);

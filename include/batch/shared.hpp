@@ -56,8 +56,8 @@ using sync_cell = std::conditional_t<Th == threads::any, std::atomic<V>, plain_c
 /// The one run of a shared generator: its body, who waits for it, and its outcome once done.
 /// The body runs as a generator of the run that first yields it, with this state as its
 /// parent: when it finishes, `body_finished` keeps its outcome and wakes the waiting yields.
-/// Owned by its handles and by the run that started it (counted: atomically with
-/// `threads::any`, plainly with `threads::one`); the last owner frees it.
+/// Owned by its handles and by the run that started it, until its body finishes (counted:
+/// atomically with `threads::any`, plainly with `threads::one`); the last owner frees it.
 template <class T, class Ops, threads Th>
 class shared_state final : public shared_base {
 public:
@@ -88,7 +88,10 @@ public:
     // from another thread's run reads nothing else before it is refused (see `misused`), and a
     // thread that sees `done` also sees the result. With `threads::one`, a yield on another
     // thread than the one that shared it is refused first.
-    void enroll(waiter& w, context<Ops>& ctx) {
+    //
+    // `now`: an idle body runs at once to its first suspension (`scheduler::start_now`) instead
+    // of waiting in the queue; nothing can fail once it has started.
+    void enroll(waiter& w, context<Ops>& ctx, bool now = false) {
         if constexpr (Th == threads::one) {
             if (home_ != this_thread()) {
                 throw usage_error("batch: a batch::shared made with batch::share<batch::threads::one> was yielded on "
@@ -109,10 +112,10 @@ public:
             if (!driver_ctx_.compare_exchange_strong(none, &ctx, std::memory_order_acquire)) misused();
             add_waiter(w);
             try {
-                ctx.track(*this);
+                run_place_ = ctx.track(*this);
                 retain(); // the run's
                 auto const h = gen_access::handle(body_);
-                ctx.schedule(h);
+                if (!now) ctx.schedule(h);
                 h.promise().start_shared(ctx, *this);
             } catch (...) {
                 remove_waiter(w);
@@ -122,6 +125,7 @@ public:
             starter_ = &w;
             status_.store(status::running, std::memory_order_relaxed);
             ++w.remaining;
+            if (now) ctx.start_now(gen_access::handle(body_));
             return;
         }
         }
@@ -155,7 +159,8 @@ public:
         release();
     }
 
-    // Keeps the body's outcome, then wakes every yield that waits for it.
+    // Keeps the body's outcome, wakes every yield that waits for it, and ends the run's
+    // ownership (the run need not end it any more).
     void body_finished() noexcept override {
         try {
             auto& body = gen_access::handle(body_).promise();
@@ -172,10 +177,12 @@ public:
         auto more = std::move(more_waiters_);
         driver_ctx_.store(nullptr, std::memory_order_relaxed);
         status_.store(status::done, std::memory_order_release); // publishes the result
+        ctx->untrack(run_place_);
         if (first) ctx->complete(*first);
         if (more) {
             for (waiter* w : *more) ctx->complete(*w);
         }
+        release(); // the run's, last: it may free this state, and the body's frame with it
     }
 
 private:
@@ -221,6 +228,7 @@ private:
     sync_cell<context<Ops>*, Th> driver_ctx_ = nullptr;
     void const* const home_ = this_thread(); ///< The thread that shared it (checked with threads::one).
     waiter const* starter_ = nullptr;
+    std::size_t run_place_ = 0; ///< Its place among the shared generators of the run driving it.
     // Most shared generators have one waiter at a time: no allocation for it.
     waiter* first_waiter_ = nullptr;
     std::unique_ptr<std::vector<waiter*>> more_waiters_;
@@ -253,6 +261,13 @@ struct yield_traits<shared<T, Ops, Th>, Ops> {
         auto* const state = shared_access::state(s);
         if (!state) throw usage_error("batch: yielded or ran an empty batch::shared; make it with batch::share");
         state->enroll(w, ctx);
+    }
+
+    /// Enrols `s`, running its body at once if this starts it (see `yield_traits<gen>`).
+    static void start_now(shared<T, Ops, Th> const& s, waiter& w, context<Ops>& ctx) {
+        auto* const state = shared_access::state(s);
+        if (!state) throw usage_error("batch: yielded or ran an empty batch::shared; make it with batch::share");
+        state->enroll(w, ctx, true);
     }
 
     static void disown(shared<T, Ops, Th> const& s, waiter const& w) noexcept {

@@ -296,8 +296,17 @@ public:
     }
 
     /// Remembers a shared generator this run started, to end it if the run fails; the run owns
-    /// it from now until it ends (the caller counts that ownership once this has returned).
-    void track(shared_base& s) { shared_started_.push_back(&s); }
+    /// it from now until it ends or `untrack`s it (the caller counts that ownership once this
+    /// has returned). Gives its place, for `untrack`.
+    std::size_t track(shared_base& s) {
+        shared_started_.push_back(&s);
+        return shared_started_.size() - 1;
+    }
+
+    /// Forgets the shared generator at place `i`, whose body has finished: the run has nothing
+    /// left to end, and the caller gives up the run's ownership itself (so that the run's end
+    /// does not walk every finished one again).
+    void untrack(std::size_t i) noexcept { shared_started_[i] = nullptr; }
 
     /// Starts a run: refuses a nested run, a run on a second thread or of a moved-from executor
     /// (see `run_owner`), then forgets the last run.
@@ -326,7 +335,9 @@ public:
     void release_shared(std::exception_ptr const& e) noexcept {
         auto started = std::move(shared_started_);
         shared_started_.clear();
-        for (shared_base* s : started) s->run_ended(e, *this);
+        for (shared_base* s : started) {
+            if (s) s->run_ended(e, *this);
+        }
         started.clear();
         shared_started_.swap(started); // keeps the capacity for the next run
     }

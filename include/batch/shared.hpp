@@ -258,16 +258,12 @@ struct yield_traits<shared<T, Ops, Th>, Ops> {
 
     template <bool Owned>
     static void enroll(shared<T, Ops, Th> const& s, slots&, waiter& w, context<Ops>& ctx) {
-        auto* const state = shared_access::state(s);
-        if (!state) throw usage_error("batch: yielded or ran an empty batch::shared; make it with batch::share");
-        state->enroll(w, ctx);
+        state_of(s).enroll(w, ctx);
     }
 
     /// Enrols `s`, running its body at once if this starts it (see `yield_traits<gen>`).
     static void start_now(shared<T, Ops, Th> const& s, waiter& w, context<Ops>& ctx) {
-        auto* const state = shared_access::state(s);
-        if (!state) throw usage_error("batch: yielded or ran an empty batch::shared; make it with batch::share");
-        state->enroll(w, ctx, true);
+        state_of(s).enroll(w, ctx, true);
     }
 
     static void disown(shared<T, Ops, Th> const& s, waiter const& w) noexcept {
@@ -277,6 +273,14 @@ struct yield_traits<shared<T, Ops, Th>, Ops> {
     template <bool Owned>
     static result take(shared<T, Ops, Th> const& s, slots&) {
         return shared_access::state(s)->take();
+    }
+
+private:
+    // The state of `s`, which must not be empty.
+    static auto& state_of(shared<T, Ops, Th> const& s) {
+        auto* const state = shared_access::state(s);
+        if (!state) throw usage_error("batch: yielded or ran an empty batch::shared; make it with batch::share");
+        return *state;
     }
 };
 

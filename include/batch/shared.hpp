@@ -122,7 +122,6 @@ public:
                 driver_ctx_.store(nullptr, std::memory_order_release);
                 throw;
             }
-            starter_ = &w;
             status_.store(status::running, std::memory_order_relaxed);
             ++w.remaining;
             if (now) ctx.start_now(gen_access::handle(body_));
@@ -132,12 +131,13 @@ public:
     }
 
     // Undoes `enroll` for a yield that failed part-way (the run's queue has already dropped the
-    // body, which has not run).
+    // body, which has not run). The yield that started the body is its first waiter: an idle
+    // body has none, and only that yield's enrolment can have failed since it started.
     void disown(waiter const& w) noexcept {
+        bool const started_here = first_waiter_ == &w;
         remove_waiter(w);
-        if (status_.load(std::memory_order_relaxed) == status::running && starter_ == &w) {
+        if (status_.load(std::memory_order_relaxed) == status::running && started_here) {
             gen_access::handle(body_).promise().unstart();
-            starter_ = nullptr;
             status_.store(status::idle, std::memory_order_relaxed);
             driver_ctx_.store(nullptr, std::memory_order_release);
         }
@@ -227,8 +227,7 @@ private:
     sync_cell<status, Th> status_ = status::idle;
     sync_cell<context<Ops>*, Th> driver_ctx_ = nullptr;
     void const* const home_ = this_thread(); ///< The thread that shared it (checked with threads::one).
-    waiter const* starter_ = nullptr;
-    std::size_t run_place_ = 0; ///< Its place among the shared generators of the run driving it.
+    std::size_t run_place_ = 0;              ///< Its place among the shared generators of the run driving it.
     // Most shared generators have one waiter at a time: no allocation for it.
     waiter* first_waiter_ = nullptr;
     std::unique_ptr<std::vector<waiter*>> more_waiters_;

@@ -103,10 +103,10 @@ task<int> w1_child(int i) {
     co_return r + 1;
 }
 
-constexpr std::size_t padding = 40;
+constexpr std::size_t padding = 24;
 
 /// The same child with `Pad` more bytes live across its `co_await`, so that its frame is as
-/// large as the library's (g++ 12: 112 bytes for W1's child, bench/frame_size.cpp): what frame
+/// large as the library's (g++ 12: 96 bytes for W1's child, bench/frame_size.cpp): what frame
 /// size alone costs.
 template <std::size_t Pad>
 task<int> w1_padded_child(int i) {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <tuple>
 #include <type_traits>
@@ -401,4 +402,38 @@ BOOST_AUTO_TEST_CASE(co_return_converts_as_return_does) {
     // What `return` rejects, co_return rejects: explicit conversions do not compile.
     static_assert(!std::is_convertible_v<std::int64_t, std::vector<std::int64_t>>);
     static_assert(!std::is_convertible_v<base_value*, std::unique_ptr<base_value>>);
+}
+
+namespace {
+
+// Counts its live instances, so that a test sees a result destroyed.
+struct tracked {
+    int& live;
+    explicit tracked(int& l) : live(l) { ++live; }
+    tracked(tracked&& other) noexcept : live(other.live) { ++live; }
+    ~tracked() { --live; }
+};
+
+struct throws_when_destroyed {
+    throws_when_destroyed() = default;
+    throws_when_destroyed(throws_when_destroyed const&) = delete;
+    ~throws_when_destroyed() noexcept(false) { throw std::runtime_error("thrown by a destructor"); }
+};
+
+// Gives its result, then a local's destructor throws: the generator fails after co_return.
+gen<tracked> returns_then_a_local_throws(int key, int& live) {
+    co_yield get{key};
+    throws_when_destroyed const local;
+    co_return tracked(live);
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(a_local_that_throws_after_co_return_fails_the_generator_and_destroys_its_result) {
+    auto ex = make_test_executor();
+    int live = 0;
+    BOOST_CHECK_EXCEPTION(
+        ex.run(returns_then_a_local_throws(1, live)), std::runtime_error,
+        [](std::runtime_error const& e) { return std::string(e.what()) == "thrown by a destructor"; });
+    BOOST_TEST(live == 0); // the value given to co_return was destroyed, not leaked
 }

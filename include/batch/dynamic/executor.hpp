@@ -120,7 +120,7 @@ struct yield_traits<Op, dynamic::ops> {
 
     template <bool Owned>
     static void enroll(Op const& op, slots& s, waiter& w, context<dynamic::ops>& ctx) {
-        ctx.enqueue(op, {&s, &w});
+        ctx.enqueue(op, target<std::any>(s, w));
         ++w.remaining;
     }
 

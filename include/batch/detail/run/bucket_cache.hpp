@@ -23,8 +23,8 @@ class bucket_cache {
 public:
     static constexpr bool enabled = false;
 
-    template <class Slot>
-    bool answer(Op const&, Slot&, scheduler&, operation_stats&) noexcept {
+    template <class Target>
+    bool answer(Op const&, Target const&, scheduler&, operation_stats&) noexcept {
         return false;
     }
     template <class Value>
@@ -55,19 +55,18 @@ class bucket_cache<Op, true> {
 public:
     static constexpr bool enabled = true;
 
-    /// Answers `op` from the cache into `s` and counts a hit; false when it keeps nothing for it.
-    template <class Slot>
-    bool answer(Op const& op, Slot& s, scheduler& sched, operation_stats& stats) {
+    /// Answers `op` from the cache into `t` and counts a hit; false when it keeps nothing for it.
+    bool answer(Op const& op, target<stored> const& t, scheduler& sched, operation_stats& stats) {
         auto const* hit = cache_.find(op);
         if (!hit) return false;
         if constexpr (caches_failures_v<Op>) {
             if (auto e = hit->error()) {
-                s.error = std::move(e);
+                t.put_error(std::move(e));
             } else {
-                s.value.emplace(hit->value());
+                t.put_value(hit->value());
             }
         } else {
-            s.value.emplace(*hit);
+            t.put_value(*hit);
         }
         sched.cache_hit(stats);
         return true;

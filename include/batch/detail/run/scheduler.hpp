@@ -12,18 +12,20 @@
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <exception>
-#include <optional>
+#include <new>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 namespace batch::detail {
 
-/// One suspended yield: how many of its items are still pending, and whom to resume. A yield's
-/// awaiter keeps it as its first member, without its own tail padding, so that the item a
-/// yield holds (an operation is often 4 bytes) fits in the 4 bytes after `remaining`: the
-/// yield takes 8 bytes less in every generator's frame.
+/// One suspended yield: how many of its items are still pending, and whom to resume. The
+/// awaiter of a yield of anything but one operation keeps it as its first member, without its
+/// own tail padding, so that a 4-byte item fits in the 4 bytes after `remaining`; a yield of
+/// one operation keeps its result's state there (`lone_waiter`).
 struct waiter {
     /// The most items one yield can wait for (a vector or map beyond it is refused; reaching it
     /// through nesting would take over 100 GB of pending operations).
@@ -36,24 +38,128 @@ struct waiter {
 /// Throws `e`: out of line, so that what a yield resumes with stays small enough to inline.
 [[noreturn, gnu::cold, gnu::noinline]] inline void rethrow(std::exception_ptr const& e) { std::rethrow_exception(e); }
 
-/// Where the result of one yielded operation goes.
-template <class S>
-struct slot {
-    std::optional<S> value;
-    std::exception_ptr error;
+/// What the storage of one yielded operation holds: nothing yet, its result, or its failure.
+/// A trivially copyable result is not recorded (`slot_cell::records_values`): the state stays
+/// `empty` for it, which saves a store per delivery, and nothing needs to destroy it.
+enum class slot_state : std::uint8_t { empty, value, error };
 
-    S take() {
-        if (error) [[unlikely]]
-            rethrow(error);
-        return std::move(*value);
+/// Storage for the result of one yielded operation or its failure. Which of them it holds is
+/// kept beside it: in a `slot`, or, for a yield of one operation, in the yield's `lone_waiter`,
+/// where it costs no space of its own.
+template <class S>
+class slot_cell {
+public:
+    /// False when a result needs no record: its state stays `empty` (see `slot_state`).
+    static constexpr bool records_values = !std::is_trivially_copyable_v<S>;
+
+    slot_cell() noexcept {}
+    slot_cell(slot_cell const&) = delete;
+    slot_cell& operator=(slot_cell const&) = delete;
+    ~slot_cell() {} // the owner knows what it holds: `clear`
+
+    template <class V>
+    void put_value(V&& v) {
+        ::new (static_cast<void*>(&value_)) S(std::forward<V>(v));
     }
+    void put_error(std::exception_ptr e) noexcept {
+        ::new (static_cast<void*>(&error_)) std::exception_ptr(std::move(e));
+    }
+
+    /// The result, or throws the failure: `state` says which it holds.
+    S take(slot_state state) {
+        if (state == slot_state::error) [[unlikely]]
+            rethrow(error_);
+        return std::move(value_);
+    }
+
+    /// Takes over what `other` holds, as `state` says.
+    void put(slot_cell&& other, slot_state state) {
+        if (state == slot_state::error) {
+            put_error(other.error_);
+        } else if constexpr (!records_values) {
+            std::memcpy(static_cast<void*>(this), static_cast<void const*>(&other), sizeof(slot_cell));
+        } else if (state == slot_state::value) {
+            put_value(std::move(other.value_));
+        }
+    }
+
+    /// Destroys what it holds, as `state` says.
+    void clear(slot_state state) noexcept {
+        if (state == slot_state::value) {
+            value_.~S();
+        } else if (state == slot_state::error) {
+            error_.~exception_ptr();
+        }
+    }
+
+private:
+    union {
+        S value_;
+        std::exception_ptr error_;
+    };
 };
 
-/// A pending operation's destination: its slot and the yield that waits for it.
+/// Where the result of one operation of a structure (a tuple, vector or map) goes.
 template <class S>
-struct target {
-    slot<S>* result;
-    waiter* owner;
+class slot : public slot_cell<S> {
+public:
+    slot() = default;
+    slot(slot&& other) noexcept(std::is_nothrow_move_constructible_v<S>) {
+        this->put(std::move(other), other.state);
+        state = other.state;
+    }
+    slot& operator=(slot&&) = delete;
+    ~slot() { this->clear(state); }
+
+    /// The result, or throws the failure.
+    S take() { return slot_cell<S>::take(state); }
+
+    slot_state state = slot_state::empty;
+};
+
+/// The waiter of a yield of one operation: it keeps the state of that operation's `slot_cell`
+/// in the 4 bytes after `remaining`, so that the yield takes 24 bytes of its generator's frame.
+struct lone_waiter : waiter {
+    slot_state state = slot_state::empty;
+};
+
+/// A pending operation's destination: its storage (with where its state is kept) and the
+/// yield that waits for it.
+template <class S>
+class target {
+public:
+    target() = default;
+    /// An operation of a structure: its state is in `s`.
+    target(slot<S>& s, waiter& w) noexcept
+        : cell_(reinterpret_cast<std::uintptr_t>(static_cast<slot_cell<S>*>(&s))), owner_(&w) {}
+    /// The operation of a yield of one operation: its state is in `w`.
+    target(slot_cell<S>& c, lone_waiter& w) noexcept : cell_(reinterpret_cast<std::uintptr_t>(&c) | lone), owner_(&w) {}
+
+    [[nodiscard]] waiter& owner() const noexcept { return *owner_; }
+
+    /// Stores the result of the operation; may throw what constructing it throws.
+    template <class V>
+    void put_value(V&& v) const {
+        cell().put_value(std::forward<V>(v));
+        if constexpr (slot_cell<S>::records_values) state() = slot_state::value;
+    }
+    /// Stores the failure of the operation.
+    void put_error(std::exception_ptr e) const noexcept {
+        cell().put_error(std::move(e));
+        state() = slot_state::error;
+    }
+
+private:
+    static constexpr std::uintptr_t lone = 1;
+    static_assert(alignof(slot_cell<S>) > lone);
+
+    [[nodiscard]] slot_cell<S>& cell() const noexcept { return *reinterpret_cast<slot_cell<S>*>(cell_ & ~lone); }
+    [[nodiscard]] slot_state& state() const noexcept {
+        return cell_ & lone ? static_cast<lone_waiter*>(owner_)->state : static_cast<slot<S>&>(cell()).state;
+    }
+
+    std::uintptr_t cell_; ///< The storage, tagged with `lone` when its state is in the owner.
+    waiter* owner_;
 };
 
 class scheduler;
@@ -179,7 +285,7 @@ public:
     template <class S>
     BATCH_STEP void deliver(target<S> const& t, S&& value) noexcept {
         store(t, std::move(value));
-        complete(*t.owner);
+        complete(t.owner());
     }
 
     /// `deliver`, resuming the generator at once if that makes it runnable (what it completes
@@ -188,7 +294,7 @@ public:
     template <class S>
     BATCH_STEP void deliver_resuming(target<S> const& t, S&& value) noexcept {
         store(t, std::move(value));
-        waiter& w = *t.owner;
+        waiter& w = t.owner();
         if (--w.remaining == 0 && w.handle) {
             if (!fatal_) [[likely]] {
                 w.handle.resume();
@@ -201,8 +307,8 @@ public:
     /// Fails one operation with `e`.
     template <class S>
     void fail(target<S> const& t, std::exception_ptr const& e) noexcept {
-        t.result->error = e;
-        complete(*t.owner);
+        t.put_error(e);
+        complete(t.owner());
     }
 
     /// While on, `complete` resumes a generator it makes runnable at once (one level deep),
@@ -362,9 +468,9 @@ private:
     template <class S>
     BATCH_STEP static void store(target<S> const& t, S&& value) noexcept {
         try {
-            t.result->value.emplace(std::move(value));
+            t.put_value(std::move(value));
         } catch (...) {
-            t.result->error = std::current_exception();
+            t.put_error(std::current_exception());
         }
     }
 

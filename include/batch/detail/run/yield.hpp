@@ -114,6 +114,8 @@ struct take_settled {
 //   An owned generator's frame is freed as soon as its result is taken.
 // A leaf whose enrol either succeeds or throws having changed nothing (no append, no start,
 // `w.remaining` untouched) says so with `all_or_nothing = true`: its yield needs no undo.
+// An operation also has `operation = true` and `enroll_alone<Owned>(op, cell, w, ctx)`: the
+// enrolment of a yield of it alone (`operation_awaiter`), its state kept in `w`.
 // A generator also has `start_now(g, w, ctx)`: enrols it and runs it to its first suspension.
 // A structure that runs its generators so (`starts_now = true`) cannot undo them; see
 // `yield_traits<std::vector>::start_now` for what it does instead.
@@ -137,25 +139,20 @@ template <class Op, class... Ops>
 requires(operations<Ops...>::template contains<Op>) struct yield_traits<Op, operations<Ops...>> {
     static constexpr bool valid = true;
     static constexpr bool all_or_nothing = true;
+    static constexpr bool operation = true;
     using result = typename declared_result<Op>::type;
     using slots = slot<stored_t<result>>;
 
     template <bool Owned, class Item>
     BATCH_HOT static void enroll(Item& op, slots& s, waiter& w, context<operations<Ops...>>& ctx) {
-        if constexpr (usable_operation<Op>) {
-            auto& b = ctx.template bucket_for<Op>();
-            if constexpr (decltype(b.cache)::enabled) {
-                // Answered at once: nothing to wait for, no round.
-                if (b.cache.answer(static_cast<Op const&>(op), s, ctx, b.stats)) return;
-            }
-            if constexpr (Owned) {
-                b.pending.push(std::move(op), {&s, &w});
-            } else {
-                b.pending.push(static_cast<Op const&>(op), {&s, &w});
-            }
-            ctx.template added<Op>();
-            ++w.remaining;
-        }
+        enroll_at<Owned>(op, target<stored_t<result>>(s, w), ctx);
+    }
+
+    /// Enrolls `op` for a yield of it alone: its result goes to `c`, the state of `c` to `w`.
+    template <bool Owned, class Item>
+    BATCH_HOT static void enroll_alone(Item& op, slot_cell<stored_t<result>>& c, lone_waiter& w,
+                                       context<operations<Ops...>>& ctx) {
+        enroll_at<Owned>(op, target<stored_t<result>>(c, w), ctx);
     }
 
     static void disown(Op const&, waiter const&) noexcept {}
@@ -166,6 +163,25 @@ requires(operations<Ops...>::template contains<Op>) struct yield_traits<Op, oper
             s.take();
         } else {
             return s.take();
+        }
+    }
+
+private:
+    template <bool Owned, class Item>
+    BATCH_HOT static void enroll_at(Item& op, target<stored_t<result>> const& t, context<operations<Ops...>>& ctx) {
+        if constexpr (usable_operation<Op>) {
+            auto& b = ctx.template bucket_for<Op>();
+            if constexpr (decltype(b.cache)::enabled) {
+                // Answered at once: nothing to wait for, no round.
+                if (b.cache.answer(static_cast<Op const&>(op), t, ctx, b.stats)) return;
+            }
+            if constexpr (Owned) {
+                b.pending.push(std::move(op), t);
+            } else {
+                b.pending.push(static_cast<Op const&>(op), t);
+            }
+            ctx.template added<Op>();
+            ++t.owner().remaining;
         }
     }
 };
@@ -305,6 +321,45 @@ private:
     stored_item item_;
     typename traits::slots slots_{};
     [[no_unique_address]] refusal_t<traits> refused_{};
+};
+
+/// True for the traits of an operation, whose yield alone is an `operation_awaiter`.
+template <class Traits>
+concept operation_traits = requires {
+    requires Traits::operation;
+};
+
+/// The awaiter behind `co_yield op` for one operation of the set: enrolls `op` as it is made,
+/// so that it keeps no copy of it, and keeps its result in a `slot_cell` whose state is in its
+/// `lone_waiter`: 24 bytes of the generator's frame for an `int` result.
+template <class Op, class Ops, bool Owned>
+class operation_awaiter {
+    using traits = yield_traits<std::remove_const_t<Op>, Ops>;
+    using result = typename traits::result;
+
+public:
+    template <class X>
+    BATCH_HOT operation_awaiter(X&& op, context<Ops>& ctx) {
+        traits::template enroll_alone<Owned>(op, cell_, waiter_, ctx);
+    }
+    operation_awaiter(operation_awaiter&&) = delete;
+    ~operation_awaiter() { cell_.clear(waiter_.state); }
+
+    /// Ready when nothing is left to wait for (the cache answered).
+    [[nodiscard]] bool await_ready() const noexcept { return waiter_.remaining == 0; }
+    void await_suspend(std::coroutine_handle<> h) noexcept { waiter_.handle = h; }
+
+    result await_resume() {
+        if constexpr (std::is_void_v<result>) {
+            cell_.take(waiter_.state);
+        } else {
+            return cell_.take(waiter_.state);
+        }
+    }
+
+private:
+    lone_waiter waiter_;
+    slot_cell<stored_t<result>> cell_;
 };
 
 } // namespace batch::detail

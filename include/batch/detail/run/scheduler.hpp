@@ -99,7 +99,8 @@ private:
     };
 };
 
-/// Where the result of one operation of a structure (a tuple, vector or map) goes.
+/// Where the result of one operation goes when it is not yielded alone by a generator: an
+/// operation of a tuple, vector or map, the root of a run, or a runtime-typed operation.
 template <class S>
 class slot : public slot_cell<S> {
 public:
@@ -129,7 +130,7 @@ template <class S>
 class target {
 public:
     target() = default;
-    /// An operation of a structure: its state is in `s`.
+    /// An operation with a `slot` of its own: its state is in `s`.
     target(slot<S>& s, waiter& w) noexcept
         : cell_(reinterpret_cast<std::uintptr_t>(static_cast<slot_cell<S>*>(&s))), owner_(&w) {}
     /// The operation of a yield of one operation: its state is in `w`.
